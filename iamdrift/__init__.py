@@ -1,0 +1,3 @@
+"""iamdrift: the application shell (CLI, configuration, report renderers)."""
+
+__version__ = "0.1.0"

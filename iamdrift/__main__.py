@@ -1,0 +1,3 @@
+from iamdrift.cli import main
+
+main()

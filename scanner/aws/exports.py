@@ -1,0 +1,172 @@
+"""AWS export files -> raw answers. Formats are told apart by content, never by file name.
+
+What is read (see README, "Offline scans"):
+
+- ``aws iam get-account-authorization-details`` JSON: keys ``UserDetailList``, ``GroupDetailList``,
+  ``RoleDetailList``, ``Policies``. The account is the one its ARNs name.
+- ``aws iam get-credential-report`` JSON (``Content`` base64) or the decoded CSV.
+- ``iamdrift.aws.account-extras/1`` JSON (OIDC/SAML providers, access keys, resource policies,
+  workloads), written by ``iamdrift scan --save-raw``.
+- ``iamdrift.aws.organization/1`` JSON (the ``aws organizations`` answers), likewise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from models import CoverageEntry, CoverageStatus
+from scanner.aws.credential_report import HEADER_START, decode_report_content, report_rows
+from scanner.aws.raw import EXTRAS_FORMAT, ORGANIZATION_FORMAT, RawAccount, RawOrganization
+from scanner.errors import BadInputError
+
+AUTH_DETAILS_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList")
+ACCOUNT_IN_ARN = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}):")
+
+
+@dataclass(frozen=True)
+class Detected:
+    """One file, its format and the account it describes (``None`` for an organization)."""
+
+    path: Path
+    kind: str  # authorization_details | credential_report | extras | organization
+    account_id: str | None
+    content: Any
+
+
+def is_aws_document(data: Any) -> bool:
+    return _kind_of(data) is not None
+
+
+def _kind_of(data: Any) -> str | None:
+    if isinstance(data, dict):
+        if any(k in data for k in AUTH_DETAILS_KEYS):
+            return "authorization_details"
+        if data.get("Format") == EXTRAS_FORMAT:
+            return "extras"
+        if data.get("Format") == ORGANIZATION_FORMAT or ("Organization" in data and "Accounts" in data):
+            return "organization"
+        if "Content" in data and "ReportFormat" in data:
+            return "credential_report"
+    if isinstance(data, str) and data.lstrip().startswith(HEADER_START):
+        return "credential_report"
+    return None
+
+
+def detect(path: Path, data: Any) -> Detected | None:
+    """Classify parsed file content; ``None`` if it is no AWS format iamdrift reads."""
+    kind = _kind_of(data)
+    if kind is None:
+        return None
+    if kind == "authorization_details":
+        return Detected(path, kind, _auth_details_account(path, data), data)
+    if kind == "extras":
+        account = str(data.get("AccountId", ""))
+        if not re.fullmatch(r"\d{12}", account):
+            raise BadInputError(f"{path}: {EXTRAS_FORMAT} needs AccountId, a 12-digit account id")
+        return Detected(path, kind, account, data)
+    if kind == "organization":
+        if not isinstance(data.get("Organization"), dict) or "Id" not in data["Organization"]:
+            raise BadInputError(f"{path}: organization export lacks Organization.Id")
+        return Detected(path, kind, None, data)
+    try:
+        text = decode_report_content(data["Content"] if isinstance(data, dict) else data)
+        rows = report_rows(text)
+    except (ValueError, KeyError) as exc:
+        raise BadInputError(f"{path}: unreadable credential report ({exc})") from exc
+    accounts = {m.group(1) for row in rows if (m := ACCOUNT_IN_ARN.match(row.get("arn", "")))}
+    if len(accounts) != 1:
+        raise BadInputError(f"{path}: a credential report must describe exactly one account, found {sorted(accounts)}")
+    return Detected(path, kind, accounts.pop(), text)
+
+
+def _auth_details_account(path: Path, data: dict[str, Any]) -> str:
+    accounts = set()
+    for key in (*AUTH_DETAILS_KEYS, "Policies"):
+        items = data.get(key, [])
+        if not isinstance(items, list):
+            raise BadInputError(f"{path}: {key} must be a list")
+        for item in items:
+            match = ACCOUNT_IN_ARN.match(str(item.get("Arn", ""))) if isinstance(item, dict) else None
+            if match:
+                accounts.add(match.group(1))
+    if len(accounts) > 1:
+        raise BadInputError(
+            f"{path}: authorization details name several accounts {sorted(accounts)}; export one file per account"
+        )
+    if accounts:
+        return accounts.pop()
+    named = re.search(r"\d{12}", path.name)
+    if named:
+        return named.group(0)
+    raise BadInputError(f"{path}: no ARN names the account; put the 12-digit account id in the file name")
+
+
+def assemble(detected: list[Detected]) -> tuple[list[RawAccount], RawOrganization | None]:
+    """Group detected files by account. Two files of one kind for one account is an error."""
+    accounts: dict[str, RawAccount] = {}
+    sources: dict[tuple[str, str], Path] = {}
+    organization: RawOrganization | None = None
+    for item in detected:
+        if item.kind == "organization":
+            if organization is not None:
+                raise BadInputError(f"{item.path}: a second organization export (the first is {organization.origin})")
+            organization = RawOrganization(export=item.content, origin=str(item.path))
+            organization.coverage.append(_file_entry(item, item.content["Organization"]["Id"], "organizations"))
+            continue
+        assert item.account_id is not None
+        key = (item.account_id, item.kind)
+        if key in sources:
+            raise BadInputError(
+                f"{item.path}: account {item.account_id} already has its "
+                f"{item.kind.replace('_', ' ')} from {sources[key]}"
+            )
+        sources[key] = item.path
+        raw = accounts.setdefault(item.account_id, RawAccount(account_id=item.account_id, origin=str(item.path)))
+        if item.kind == "authorization_details":
+            raw.authorization_details = item.content
+            raw.origin = str(item.path)
+        elif item.kind == "credential_report":
+            raw.credential_report = item.content
+        else:
+            raw.extras = item.content
+        raw.coverage.append(_file_entry(item, item.account_id, "iam"))
+    for raw in accounts.values():
+        if raw.authorization_details is None:
+            others = ", ".join(str(p) for (a, _), p in sources.items() if a == raw.account_id)
+            raise BadInputError(
+                f"{others}: account {raw.account_id} has no get-account-authorization-details export among the inputs"
+            )
+    return sorted(accounts.values(), key=lambda r: r.account_id), organization
+
+
+def _file_entry(item: Detected, scope_id: str, service: str) -> CoverageEntry:
+    return CoverageEntry(
+        scope_id=scope_id,
+        source="file",
+        service=service,
+        operation=f"{item.kind}:{item.path}",
+        status=CoverageStatus.OK,
+        items=_count(item),
+    )
+
+
+def _count(item: Detected) -> int:
+    data = item.content
+    if item.kind == "authorization_details":
+        return sum(len(data.get(k, [])) for k in (*AUTH_DETAILS_KEYS, "Policies"))
+    if item.kind == "credential_report":
+        return max(0, len(str(data).strip().splitlines()) - 1)
+    if item.kind == "organization":
+        return len(data.get("Accounts", []))
+    return sum(len(v) for v in data.values() if isinstance(v, list))
+
+
+def load_json_text(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
