@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-#: (event name, handler) pairs registered on every client made, e.g. ("before-call", fn).
+#: (event name, handler) pairs registered first on every client made, e.g. ("before-call", fn).
 Hook = tuple[str, Callable[..., Any]]
 
 
@@ -44,7 +44,7 @@ class AwsClients:
         with self._lock:
             client = self.session.client(service, region_name=region or self.default_region, config=config)
         for event, handler in self.hooks:
-            client.meta.events.register(event, handler)
+            client.meta.events.register_first(event, handler)
         return client
 
     def assume(self, role_arn: str, session_name: str = "iamdrift-scan") -> AwsClients:
