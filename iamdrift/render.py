@@ -44,9 +44,8 @@ def gap_dict(entry: CoverageEntry) -> dict[str, Any]:
 
 def print_snapshot(console: Console, snapshot: Snapshot, *, coverage: bool = False) -> None:
     label = f"  label: {snapshot.label}" if snapshot.label else ""
-    console.print(
-        f"[bold]snapshot {snapshot.id}[/bold]  {snapshot.created_at:%Y-%m-%d %H:%M:%S %Z}  source: {snapshot.source}{label}"
-    )
+    when = f"{snapshot.created_at:%Y-%m-%d %H:%M:%S %Z}"
+    console.print(f"[bold]snapshot {snapshot.id}[/bold]  {when}  source: {snapshot.source}{label}")
     summary = snapshot_summary_dict(snapshot)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("collection")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +34,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from models.codec import from_json_dict, to_json_dict
 from models.snapshot import COLLECTIONS, Snapshot, object_key
@@ -132,7 +133,7 @@ class Store:
             engine = create_engine(url, pool_pre_ping=True)
         store = cls(engine)
         try:
-            store._migrate()
+            store._migrate_racing()
         except SQLAlchemyError as exc:
             engine.dispose()
             raise StoreError(f"cannot open the store at {_describe(url)}: {_first_line(exc)}") from exc
@@ -146,6 +147,17 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _migrate_racing(self) -> None:
+        """Create the schema; another process creating it at the same moment is not an error."""
+        for attempt in range(5):
+            try:
+                self._migrate()
+                return
+            except (OperationalError, ProgrammingError, IntegrityError) as exc:
+                if attempt == 4 or not _is_creation_race(exc):
+                    raise
+                time.sleep(0.1 * (attempt + 1))
 
     def _migrate(self) -> None:
         with self._engine.begin() as conn:
@@ -287,6 +299,11 @@ def _aware(value: datetime) -> datetime:
     from datetime import UTC
 
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _is_creation_race(exc: SQLAlchemyError) -> bool:
+    text = str(exc).lower()
+    return "already exists" in text or "unique" in text or "duplicate" in text or "locked" in text
 
 
 def _first_line(exc: BaseException) -> str:

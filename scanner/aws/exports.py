@@ -78,6 +78,9 @@ def detect(path: Path, data: Any) -> Detected | None:
     except (ValueError, KeyError) as exc:
         raise BadInputError(f"{path}: unreadable credential report ({exc})") from exc
     accounts = {m.group(1) for row in rows if (m := ACCOUNT_IN_ARN.match(row.get("arn", "")))}
+    named = re.search(r"\d{12}", path.name)
+    if not accounts and named:  # a report with no rows names no account; its file name may
+        accounts = {named.group(0)}
     if len(accounts) != 1:
         raise BadInputError(f"{path}: a credential report must describe exactly one account, found {sorted(accounts)}")
     return Detected(path, kind, accounts.pop(), text)
@@ -131,8 +134,10 @@ def assemble(detected: list[Detected]) -> tuple[list[RawAccount], RawOrganizatio
             raw.origin = str(item.path)
         elif item.kind == "credential_report":
             raw.credential_report = item.content
+            raw.report_origin = str(item.path)
         else:
             raw.extras = item.content
+            raw.extras_origin = str(item.path)
         raw.coverage.append(_file_entry(item, item.account_id, "iam"))
     for raw in accounts.values():
         if raw.authorization_details is None:

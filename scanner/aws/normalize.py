@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from models import (
@@ -237,12 +238,14 @@ def _account(raw: RawAccount, out: Normalized, seen_policies: set[str]) -> None:
                     role["Arn"],
                 )
     extras = raw.extras or {}
-    providers = _identity_providers(extras, account, out)
+    extras_origin = raw.extras_origin or raw.origin
+    providers = _with_origin(extras_origin, _identity_providers, extras, account, out)
     for trust in trust_policies:
         out.credentials.extend(_federated_credentials(trust, providers))
-    out.credentials.extend(_static_credentials(raw, account))
-    _resource_policies(extras, account, out)
-    _workloads(extras, account, instance_profile_roles, out)
+    origin = ", ".join(o for o in (raw.report_origin, raw.extras_origin) if o) or raw.origin
+    out.credentials.extend(_with_origin(origin, _static_credentials, raw, account))
+    _with_origin(extras_origin, _resource_policies, extras, account, out)
+    _with_origin(extras_origin, _workloads, extras, account, instance_profile_roles, out)
 
 
 def _principal_entry(
@@ -452,8 +455,8 @@ def _static_credentials(raw: RawAccount, account: str) -> list[Credential]:
                 kind=CredentialKind.ACCESS_KEY,
                 active=key.get("Status", "Active") == "Active",
                 key_id=key["AccessKeyId"],
-                created=parse_time(key.get("CreateDate")),
-                last_used=parse_time(key.get("LastUsedDate")),
+                created=_to_second(parse_time(key.get("CreateDate"))),
+                last_used=_to_second(parse_time(key.get("LastUsedDate"))),
                 last_used_service=key.get("LastUsedService") or None,
                 last_used_region=key.get("LastUsedRegion") or None,
             )
@@ -468,6 +471,11 @@ def _static_credentials(raw: RawAccount, account: str) -> list[Credential]:
                 )
             by_id[cid] = listed
     return sorted(by_id.values(), key=lambda c: c.id)
+
+
+def _to_second(value: datetime | None) -> datetime | None:
+    """AWS keeps credential times to the second (the report's precision); so do we."""
+    return value.replace(microsecond=0) if value else None
 
 
 def _user_arns(raw: RawAccount, account: str) -> dict[str, str]:

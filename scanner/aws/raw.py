@@ -34,11 +34,14 @@ class RawAccount:
     ``authorization_details``: ``aws iam get-account-authorization-details`` (pages merged), or
     ``None`` where it could not be read. ``credential_report``: the decoded CSV of
     ``aws iam get-credential-report``. ``extras``: an ``iamdrift.aws.account-extras/1`` document.
-    ``origin`` names where the answers came from, for error messages.
+    ``origin`` names where the authorization details came from, ``report_origin`` and
+    ``extras_origin`` the other two, for error messages that name the right file.
     """
 
     account_id: str
     origin: str
+    report_origin: str = ""
+    extras_origin: str = ""
     authorization_details: dict[str, Any] | None = None
     credential_report: str | None = None
     extras: dict[str, Any] | None = None
