@@ -41,7 +41,7 @@ def from_json_dict(cls: type[T], data: Any) -> T:
     """Build a ``cls`` from data made by :func:`to_json_dict`; unknown keys are an error."""
     if not isinstance(data, dict):
         raise ValueError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
-    hints = _hints(cls)
+    hints = _hints(cls)  # type: ignore[arg-type]
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = set(data) - names
     if unknown:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from models import Snapshot
 from scanner.aws import exports
+from scanner.aws.credential_report import HEADER_START as REPORT_HEADER_START
 from scanner.aws.normalize import normalize
 from scanner.errors import BadInputError
 
@@ -43,7 +44,7 @@ def read_file(path: Path) -> exports.Detected:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    data = text if text.lstrip().startswith(exports.HEADER_START) else exports.load_json_text(path, text)
+    data = text if text.lstrip().startswith(REPORT_HEADER_START) else exports.load_json_text(path, text)
     detected = exports.detect(path, data)
     if detected is None:
         raise BadInputError(

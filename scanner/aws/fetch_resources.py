@@ -21,7 +21,9 @@ def _all(client: Any, method: str, key: str, **kwargs: Any) -> list[Any]:
 def bucket_region(location: dict[str, Any]) -> str:
     """GetBucketLocation answers None for us-east-1 and 'EU' for the oldest eu-west-1 buckets."""
     constraint = location.get("LocationConstraint")
-    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
+    if not constraint:
+        return "us-east-1"
+    return "eu-west-1" if constraint == "EU" else str(constraint)
 
 
 def s3_policies(clients: AwsClients, rec: Recorder, regions: set[str], partition: str) -> list[dict[str, Any]]:

@@ -383,7 +383,7 @@ def _federated_credentials(trust: Policy, providers: dict[str, str]) -> list[Cre
     given token may assume the role is for the simulator to decide.
     """
     role_arn = trust.id.removesuffix("#trust")
-    found = []
+    found: list[Credential] = []
     for statement in statements(trust.document):
         if statement.get("Effect") != "Allow":
             continue

@@ -1,0 +1,97 @@
+"""``make bench``: measure against the issues' targets and write the figures to a file.
+
+Offline scan of a 2,000-role account export: the whole ``iamdrift scan --from`` command, from
+process start until the snapshot is written to a fresh SQLite store. Target: <= 3 s and
+<= 500 MiB peak resident memory on the 2-core machine. Each figure is the median (time) or the
+maximum (memory) over several runs; the file records the machine too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from gen_aws_export import generate  # noqa: E402
+
+
+def child_peak_rss_mib(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process, measured with wait4."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{process.stderr.read().decode()}")  # type: ignore[union-attr]
+    process.stderr.close()  # type: ignore[union-attr]
+    return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is KiB on Linux
+
+
+def offline_scan(runs: int) -> dict:
+    with tempfile.TemporaryDirectory() as work:
+        export = Path(work) / "export"
+        generate(export, 2000)
+        size = sum(p.stat().st_size for p in export.iterdir())
+        times, peaks, objects = [], [], None
+        for n in range(runs):
+            db = Path(work) / f"bench-{n}.db"
+            env = {**os.environ, "IAMDRIFT_DB": f"sqlite:///{db}"}
+            seconds, peak = child_peak_rss_mib([sys.executable, "-m", "iamdrift", "scan", "--from", str(export)], env)
+            times.append(seconds)
+            peaks.append(peak)
+            if objects is None:
+                out = subprocess.run(
+                    [sys.executable, "-m", "iamdrift", "show", "latest", "--json"],
+                    cwd=REPO,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                objects = json.loads(out.stdout)["counts"]
+    return {
+        "name": "offline scan, 2,000-role account export, snapshot written (SQLite)",
+        "command": "iamdrift scan --from <export dir>",
+        "input_bytes": size,
+        "snapshot_counts": objects,
+        "runs": runs,
+        "seconds_median": round(statistics.median(times), 3),
+        "seconds_all": [round(t, 3) for t in times],
+        "peak_rss_mib_max": round(max(peaks), 1),
+        "targets": {"seconds": 3.0, "peak_rss_mib": 500},
+        "meets_targets": statistics.median(times) <= 3.0 and max(peaks) <= 500,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    results = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "benchmarks": [offline_scan(args.runs)],
+    }
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    for bench in results["benchmarks"]:
+        verdict = "meets" if bench["meets_targets"] else "MISSES"
+        figures = f"median {bench['seconds_median']} s, peak {bench['peak_rss_mib_max']} MiB"
+        print(f"{bench['name']}: {figures} ({verdict} targets)")
+    print(f"figures written to {args.out}")
+    if not all(b["meets_targets"] for b in results["benchmarks"]):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
