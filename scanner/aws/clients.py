@@ -60,3 +60,8 @@ class AwsClients:
         return AwsClients(
             session=session, default_region=self.default_region, max_attempts=self.max_attempts, hooks=self.hooks
         )
+
+
+def paginate_all(client: Any, method: str, key: str, **kwargs: Any) -> list[Any]:
+    """Every item under ``key`` across all pages of ``method``."""
+    return [item for page in client.get_paginator(method).paginate(**kwargs) for item in page.get(key, [])]

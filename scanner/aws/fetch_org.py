@@ -8,21 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from scanner.aws.clients import paginate_all
 from scanner.aws.raw import ORGANIZATION_FORMAT
 from scanner.aws.recorder import Recorder
 
 POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
 
 
-def _all(client: Any, method: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
-    return [item for page in client.get_paginator(method).paginate(**kwargs) for item in page[key]]
-
-
 def fetch_organization(org: Any, rec: Recorder) -> dict[str, Any] | None:
     described = rec.call("organizations", "DescribeOrganization", org.describe_organization)
     if described is None:
         return None
-    roots = rec.call("organizations", "ListRoots", lambda: _all(org, "list_roots", "Roots"), count=len)
+    roots = rec.call("organizations", "ListRoots", lambda: paginate_all(org, "list_roots", "Roots"), count=len)
     if roots is None:
         return None
     units: list[dict[str, Any]] = []
@@ -32,18 +29,23 @@ def fetch_organization(org: Any, rec: Recorder) -> dict[str, Any] | None:
         children = rec.call(
             "organizations",
             "ListOrganizationalUnitsForParent",
-            lambda p=parent: _all(org, "list_organizational_units_for_parent", "OrganizationalUnits", ParentId=p),
+            lambda p=parent: paginate_all(
+                org, "list_organizational_units_for_parent", "OrganizationalUnits", ParentId=p
+            ),
             count=len,
         )
         for unit in children or []:
             units.append({"Id": unit["Id"], "Arn": unit.get("Arn"), "Name": unit.get("Name"), "ParentId": parent})
             pending.append(unit["Id"])
     accounts = (
-        rec.call("organizations", "ListAccounts", lambda: _all(org, "list_accounts", "Accounts"), count=len) or []
+        rec.call("organizations", "ListAccounts", lambda: paginate_all(org, "list_accounts", "Accounts"), count=len)
+        or []
     )
     for account in accounts:
         parents = rec.call(
-            "organizations", "ListParents", lambda a=account: _all(org, "list_parents", "Parents", ChildId=a["Id"])
+            "organizations",
+            "ListParents",
+            lambda a=account: paginate_all(org, "list_parents", "Parents", ChildId=a["Id"]),
         )
         account["ParentId"] = parents[0]["Id"] if parents else None
     policies = []
@@ -51,7 +53,7 @@ def fetch_organization(org: Any, rec: Recorder) -> dict[str, Any] | None:
         listed = rec.call(
             "organizations",
             f"ListPolicies:{policy_type}",
-            lambda t=policy_type: _all(org, "list_policies", "Policies", Filter=t),
+            lambda t=policy_type: paginate_all(org, "list_policies", "Policies", Filter=t),
             count=len,
         )
         for summary in listed or []:
@@ -61,7 +63,7 @@ def fetch_organization(org: Any, rec: Recorder) -> dict[str, Any] | None:
             targets = rec.call(
                 "organizations",
                 "ListTargetsForPolicy",
-                lambda s=summary: _all(org, "list_targets_for_policy", "Targets", PolicyId=s["Id"]),
+                lambda s=summary: paginate_all(org, "list_targets_for_policy", "Targets", PolicyId=s["Id"]),
                 count=len,
             )
             if detail is None or targets is None:

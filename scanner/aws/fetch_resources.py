@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanner.aws.clients import AwsClients
+from scanner.aws.clients import AwsClients, paginate_all
 from scanner.aws.recorder import Recorder
-
-
-def _all(client: Any, method: str, key: str, **kwargs: Any) -> list[Any]:
-    return [item for page in client.get_paginator(method).paginate(**kwargs) for item in page.get(key, [])]
 
 
 def bucket_region(location: dict[str, Any]) -> str:
@@ -59,7 +55,9 @@ def regional_policies(clients: AwsClients, rec: Recorder, region: str) -> list[d
         found.append({"Service": service, "Region": region, "Arn": arn, "Name": name, "Policy": policy})
 
     kms = clients.client("kms", region)
-    for key in rec.call("kms", "ListKeys", lambda: _all(kms, "list_keys", "Keys"), region=region, count=len) or []:
+    for key in (
+        rec.call("kms", "ListKeys", lambda: paginate_all(kms, "list_keys", "Keys"), region=region, count=len) or []
+    ):
         policy = rec.call(
             "kms",
             "GetKeyPolicy",
@@ -70,7 +68,9 @@ def regional_policies(clients: AwsClients, rec: Recorder, region: str) -> list[d
         add("kms", key["KeyArn"], policy, key["KeyId"])
 
     sqs = clients.client("sqs", region)
-    urls = rec.call("sqs", "ListQueues", lambda: _all(sqs, "list_queues", "QueueUrls"), region=region, count=len)
+    urls = rec.call(
+        "sqs", "ListQueues", lambda: paginate_all(sqs, "list_queues", "QueueUrls"), region=region, count=len
+    )
     for url in urls or []:
         attrs = rec.call(
             "sqs",
@@ -84,7 +84,8 @@ def regional_policies(clients: AwsClients, rec: Recorder, region: str) -> list[d
 
     sns = clients.client("sns", region)
     for topic in (
-        rec.call("sns", "ListTopics", lambda: _all(sns, "list_topics", "Topics"), region=region, count=len) or []
+        rec.call("sns", "ListTopics", lambda: paginate_all(sns, "list_topics", "Topics"), region=region, count=len)
+        or []
     ):
         arn = topic["TopicArn"]
         attrs = rec.call(
@@ -99,7 +100,11 @@ def regional_policies(clients: AwsClients, rec: Recorder, region: str) -> list[d
 
     secrets = clients.client("secretsmanager", region)
     listed = rec.call(
-        "secretsmanager", "ListSecrets", lambda: _all(secrets, "list_secrets", "SecretList"), region=region, count=len
+        "secretsmanager",
+        "ListSecrets",
+        lambda: paginate_all(secrets, "list_secrets", "SecretList"),
+        region=region,
+        count=len,
     )
     for secret in listed or []:
         answer = rec.call(
@@ -119,7 +124,7 @@ def lambda_functions(
     """(resource policies, workloads) of the region's Lambda functions."""
     client = clients.client("lambda", region)
     functions = rec.call(
-        "lambda", "ListFunctions", lambda: _all(client, "list_functions", "Functions"), region=region, count=len
+        "lambda", "ListFunctions", lambda: paginate_all(client, "list_functions", "Functions"), region=region, count=len
     )
     policies, workloads = [], []
     for fn in functions or []:
@@ -152,7 +157,11 @@ def ec2_instances(
 ) -> list[dict[str, Any]]:
     ec2 = clients.client("ec2", region)
     reservations = rec.call(
-        "ec2", "DescribeInstances", lambda: _all(ec2, "describe_instances", "Reservations"), region=region, count=len
+        "ec2",
+        "DescribeInstances",
+        lambda: paginate_all(ec2, "describe_instances", "Reservations"),
+        region=region,
+        count=len,
     )
     found = []
     for reservation in reservations or []:
@@ -180,7 +189,7 @@ def ecs_task_definitions(clients: AwsClients, rec: Recorder, region: str) -> lis
     arns = rec.call(
         "ecs",
         "ListTaskDefinitions",
-        lambda: _all(ecs, "list_task_definitions", "taskDefinitionArns", status="ACTIVE", sort="DESC"),
+        lambda: paginate_all(ecs, "list_task_definitions", "taskDefinitionArns", status="ACTIVE", sort="DESC"),
         region=region,
         count=len,
     )
