@@ -1,0 +1,186 @@
+"""Compare two policies: the relation of NEW to OLD over every request.
+
+``gained``: requests NEW allows and OLD does not; ``lost``: the reverse. Relation: ``equivalent``
+(neither), ``more`` (only gained), ``less`` (only lost), ``incomparable`` (both), or ``unknown``
+(a solver timeout, or an unsupported construct that the answer depends on: the reason says
+which). Requests range over real actions (the catalog, plus actions the policies name that the
+catalog lacks, which are reported), resources of a type the action takes, every context, and
+for resource and trust policies every principal. Each witness is replayed through the reference
+evaluator before it is returned.
+
+Types: ``identity`` (no Principal element), ``resource`` (the Principal element decides who),
+``trust`` (a role trust policy: actions are the ``sts`` role-assumption actions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from simulator.aws import reference
+from simulator.aws.catalog import load_catalog
+from simulator.aws.encode import Question, Z3Matcher, decode_action, decode_context
+from simulator.aws.policy import PolicyDocument
+from simulator.aws.request import Request, classify_principal
+from simulator.aws.semantics import policy_allows
+
+TYPES = ("identity", "resource", "trust")
+TRUST_ACTIONS = (
+    "sts:assumerole",
+    "sts:assumerolewithwebidentity",
+    "sts:assumerolewithsaml",
+    "sts:tagsession",
+    "sts:setsourceidentity",
+    "sts:setcontext",
+)
+MAX_WITNESSES = 5
+DEFAULT_TIMEOUT_MS = 10_000
+WITNESS_PRINCIPAL = "arn:aws:iam::111122223333:role/iamdrift-witness"
+DISAGREEMENTS: list[dict[str, Any]] = []
+
+
+@dataclass
+class Comparison:
+    relation: str
+    gained: list[dict[str, Any]] = field(default_factory=list)
+    lost: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    unknown_actions: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"relation": self.relation, "gained": self.gained, "lost": self.lost}
+        if self.reasons:
+            out["reasons"] = self.reasons
+        if self.unknown_actions:
+            out["unknown_actions"] = self.unknown_actions
+        return out
+
+
+def compare(
+    old: PolicyDocument, new: PolicyDocument, *, kind: str = "identity", timeout_ms: int = DEFAULT_TIMEOUT_MS
+) -> Comparison:
+    if kind not in TYPES:
+        raise ValueError(f"unknown policy type {kind!r} (identity, resource or trust)")
+    with_principal = kind != "identity"
+    q = Question(
+        load_catalog(),
+        [old, new],
+        action=None,
+        resource=None,
+        principal=None,
+        context={},
+        free_context=True,
+        principal_free=with_principal,
+        action_universe=TRUST_ACTIONS if kind == "trust" else None,
+        timeout_ms=timeout_ms,
+    )
+    m = Z3Matcher(q)
+    bounds = {
+        (name, bound): policy_allows(doc, m, with_principal=with_principal, bound=bound)
+        for name, doc in (("old", old), ("new", new))
+        for bound in ("lo", "hi")
+    }
+    result = Comparison(relation="equivalent", unknown_actions=list(q.unknown_actions))
+    directions = {"gained": ("new", "old"), "lost": ("old", "new")}
+    found: dict[str, str] = {}
+    for direction, (yes, no) in directions.items():
+        possible = z3.And(bounds[(yes, "hi")], z3.Not(bounds[(no, "lo")]), q.ctx)
+        definite = z3.And(bounds[(yes, "lo")], z3.Not(bounds[(no, "hi")]), q.ctx)
+        status, witnesses, reason = _witnesses(q, possible, definite, timeout_ms, kind, old, new, direction)
+        found[direction] = status
+        getattr(result, direction).extend(witnesses)
+        if reason:
+            result.reasons.append(f"{direction}: {reason}")
+    if "unknown" in found.values():
+        result.relation = "unknown"
+        unsupported = sorted(set(m.unsupported))
+        if unsupported:
+            result.reasons.append("unsupported: " + "; ".join(unsupported))
+    else:
+        result.relation = {
+            ("none", "none"): "equivalent",
+            ("some", "none"): "more",
+            ("none", "some"): "less",
+            ("some", "some"): "incomparable",
+        }[(found["gained"], found["lost"])]
+    return result
+
+
+def _witnesses(
+    q: Question,
+    possible: Any,
+    definite: Any,
+    timeout_ms: int,
+    kind: str,
+    old: PolicyDocument,
+    new: PolicyDocument,
+    direction: str,
+) -> tuple[str, list[dict[str, Any]], str]:
+    """("none" | "some" | "unknown", witnesses, reason)."""
+    solver = z3.Solver(ctx=q.ctx)
+    solver.set("timeout", timeout_ms)
+    solver.add(*q.domain)
+    solver.push()
+    solver.add(possible)
+    first = solver.check()
+    solver.pop()
+    if first == z3.unsat:
+        return "none", [], ""
+    if first == z3.unknown:
+        return "unknown", [], f"solver: {solver.reason_unknown()}"
+    solver.add(definite)
+    witnesses: list[dict[str, Any]] = []
+    while len(witnesses) < MAX_WITNESSES:
+        status = solver.check()
+        if status != z3.sat:
+            if not witnesses:
+                reason = (
+                    "depends on an unsupported construct"
+                    if status == z3.unsat
+                    else f"solver: {solver.reason_unknown()}"
+                )
+                return "unknown", [], reason
+            break
+        model = solver.model()
+        witness = _decode(q, model, kind)
+        if not _replays(witness, kind, old, new, direction):
+            return "unknown", [], "internal: a witness failed replay through the reference evaluator (a bug)"
+        witnesses.append(witness)
+        solver.add(q.action_var != model.eval(q.action_var, model_completion=True))
+    return "some", witnesses, ""
+
+
+def _decode(q: Question, model: Any, kind: str) -> dict[str, Any]:
+    resource = model.eval(q.resource, model_completion=True).as_string()
+    action, unknown = decode_action(q, model, resource)
+    witness: dict[str, Any] = {"action": action, "resource": resource, "context": decode_context(q, model)}
+    if kind != "identity":
+        index = model.eval(q.principal_var, model_completion=True).as_long()
+        witness["principal"] = q.principal_candidates[index].arn
+    if unknown:
+        witness["unknown_action"] = True
+    return witness
+
+
+def _replays(witness: dict[str, Any], kind: str, old: PolicyDocument, new: PolicyDocument, direction: str) -> bool:
+    context = {k: tuple(v) if isinstance(v, list) else (v,) for k, v in witness["context"].items()}
+    request = Request(
+        principal=classify_principal(witness.get("principal", WITNESS_PRINCIPAL)),
+        action=witness["action"],
+        resource=witness["resource"],
+        context=context,
+    )
+    matcher = reference.ReferenceMatcher(request)
+    with_principal = kind != "identity"
+    old_allows = policy_allows(old, matcher, with_principal=with_principal)
+    new_allows = policy_allows(new, matcher, with_principal=with_principal)
+    ok = (
+        (new_allows is True and old_allows is False)
+        if direction == "gained"
+        else (old_allows is True and new_allows is False)
+    )
+    if not ok:
+        DISAGREEMENTS.append({"direction": direction, "witness": witness, "old": old_allows, "new": new_allows})
+    return ok
