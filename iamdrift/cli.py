@@ -251,8 +251,11 @@ def main() -> None:
     try:
         # Without standalone mode click returns ctx.exit()'s code instead of exiting.
         code = cli.main(standalone_mode=False, prog_name="iamdrift")
-    except click.ClickException as exc:
+    except click.UsageError as exc:
         exc.show()
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"iamdrift: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("iamdrift: aborted", err=True)
@@ -265,3 +268,12 @@ def main() -> None:
         )
         sys.exit(exit_codes.FAILED)
     sys.exit(code if isinstance(code, int) else exit_codes.OK)
+
+
+def _register_simulator() -> None:
+    from iamdrift import simulator_commands
+
+    simulator_commands.register(cli, open_store, failures)
+
+
+_register_simulator()

@@ -21,7 +21,7 @@ import z3
 
 from simulator.aws import reference
 from simulator.aws.catalog import load_catalog
-from simulator.aws.encode import Question, Z3Matcher, decode_action, decode_context
+from simulator.aws.encode import Question, Z3Matcher, Z3Session, decode_action, decode_context
 from simulator.aws.policy import PolicyDocument
 from simulator.aws.request import Request, classify_principal
 from simulator.aws.semantics import policy_allows
@@ -59,8 +59,14 @@ class Comparison:
 
 
 def compare(
-    old: PolicyDocument, new: PolicyDocument, *, kind: str = "identity", timeout_ms: int = DEFAULT_TIMEOUT_MS
+    old: PolicyDocument,
+    new: PolicyDocument,
+    *,
+    kind: str = "identity",
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    session: Z3Session | None = None,
 ) -> Comparison:
+    """Relation of ``new`` to ``old``. Pass one ``session`` to a batch of calls to reuse its z3 context."""
     if kind not in TYPES:
         raise ValueError(f"unknown policy type {kind!r} (identity, resource or trust)")
     with_principal = kind != "identity"
@@ -75,6 +81,7 @@ def compare(
         principal_free=with_principal,
         action_universe=TRUST_ACTIONS if kind == "trust" else None,
         timeout_ms=timeout_ms,
+        session=session,
     )
     m = Z3Matcher(q)
     bounds = {
@@ -88,7 +95,8 @@ def compare(
     for direction, (yes, no) in directions.items():
         possible = z3.And(bounds[(yes, "hi")], z3.Not(bounds[(no, "lo")]), q.ctx)
         definite = z3.And(bounds[(yes, "lo")], z3.Not(bounds[(no, "hi")]), q.ctx)
-        status, witnesses, reason = _witnesses(q, possible, definite, timeout_ms, kind, old, new, direction)
+        exact = not m.unsupported
+        status, witnesses, reason = _witnesses(q, possible, definite, timeout_ms, kind, old, new, direction, exact)
         found[direction] = status
         getattr(result, direction).extend(witnesses)
         if reason:
@@ -117,39 +125,67 @@ def _witnesses(
     old: PolicyDocument,
     new: PolicyDocument,
     direction: str,
+    exact: bool,
 ) -> tuple[str, list[dict[str, Any]], str]:
-    """("none" | "some" | "unknown", witnesses, reason)."""
+    """("none" | "some" | "unknown", witnesses, reason).
+
+    Two phases keep checks cheap: the solver first ignores resource types (a superset of the
+    typed requests, so "unsat" there is a proof of none), then looks for a resource of a type
+    the chosen action class accepts, one ARN format at a time. A class without a typed witness
+    is blocked and the search goes on, so "none" is only said when every class is exhausted.
+    ``exact``: no statement is unsupported, so ``possible`` and ``definite`` are the same.
+    """
     solver = z3.Solver(ctx=q.ctx)
     solver.set("timeout", timeout_ms)
     solver.add(*q.domain)
-    solver.push()
-    solver.add(possible)
-    first = solver.check()
-    solver.pop()
-    if first == z3.unsat:
-        return "none", [], ""
-    if first == z3.unknown:
-        return "unknown", [], f"solver: {solver.reason_unknown()}"
+    if not exact:
+        solver.push()
+        solver.add(possible)
+        first = solver.check()
+        solver.pop()
+        if first == z3.unsat:
+            return "none", [], ""
+        if first == z3.unknown:
+            return "unknown", [], f"solver: {solver.reason_unknown()}"
     solver.add(definite)
     witnesses: list[dict[str, Any]] = []
     while len(witnesses) < MAX_WITNESSES:
         status = solver.check()
-        if status != z3.sat:
-            if not witnesses:
-                reason = (
-                    "depends on an unsupported construct"
-                    if status == z3.unsat
-                    else f"solver: {solver.reason_unknown()}"
-                )
-                return "unknown", [], reason
+        if status == z3.unknown:
+            if witnesses:
+                break
+            return "unknown", [], f"solver: {solver.reason_unknown()}"
+        if status == z3.unsat:
             break
-        model = solver.model()
+        untyped = solver.model()
+        chosen = untyped.eval(q.action_var, model_completion=True)
+        hint = untyped.eval(q.resource, model_completion=True).as_string()
+        model = _typed_model(q, solver, chosen.as_long(), hint)
+        solver.add(q.action_var != chosen)
+        if model is None:
+            continue  # no resource of a type this class takes: the class cannot be a witness
         witness = _decode(q, model, kind)
         if not _replays(witness, kind, old, new, direction):
             return "unknown", [], "internal: a witness failed replay through the reference evaluator (a bug)"
         witnesses.append(witness)
-        solver.add(q.action_var != model.eval(q.action_var, model_completion=True))
-    return "some", witnesses, ""
+    if witnesses:
+        return "some", witnesses, ""
+    if exact:
+        return "none", [], ""
+    return "unknown", [], "depends on an unsupported construct"
+
+
+def _typed_model(q: Question, solver: Any, index: int, hint: str) -> Any:
+    """A model of the solver's constraints with action class ``index`` and a well-typed resource."""
+    for shape in q.resource_shapes(index, hint):
+        solver.push()
+        solver.add(q.action_var == index, shape)
+        status = solver.check()
+        model = solver.model() if status == z3.sat else None
+        solver.pop()
+        if model is not None:
+            return model
+    return None
 
 
 def _decode(q: Question, model: Any, kind: str) -> dict[str, Any]:

@@ -190,6 +190,27 @@ def key_usage(documents: Sequence[PolicyDocument]) -> dict[str, KeyUsage]:
     return usage
 
 
+# --- The session and the question ----------------------------------------------------------------
+
+
+class Z3Session:
+    """One z3 context and what every question in it can share (regex building blocks, ARN
+    format regexes). Questions asked one after another reuse a session: making a context costs
+    milliseconds. A session is not shared between threads."""
+
+    def __init__(self) -> None:
+        c = self.ctx = z3.Context()
+        self.S = z3.StringSort(c)
+        self.R = z3.ReSort(self.S)
+        self.any_char = z3.AllChar(self.R)
+        self.any_string = z3.Star(self.any_char)
+        self.non_colon = z3.Intersect(self.any_char, z3.Complement(z3.Re(z3.StringVal(":", c))))
+        printable = z3.Union(z3.Range(" ", "~", ctx=c), z3.Range("\u00a0", "\ud7ff", ctx=c))
+        self.printable = z3.Star(printable)
+        self.format_cache: dict[str, Any] = {}
+        self.questions = 0
+
+
 # --- The question -------------------------------------------------------------------------------
 
 
@@ -209,26 +230,29 @@ class Question:
         principal_free: bool = False,
         action_universe: Sequence[str] | None = None,
         timeout_ms: int = 10_000,
+        session: Z3Session | None = None,
     ) -> None:
         self.catalog = catalog
         self.documents = list(documents)
         self.timeout_ms = timeout_ms
-        self.ctx = z3.Context()
-        c = self.ctx
-        self.S = z3.StringSort(c)
-        self.R = z3.ReSort(self.S)
+        self.session = session or Z3Session()
+        self.session.questions += 1
+        # Variable names are unique per question, so questions sharing a session never collide.
+        self.prefix = f"q{self.session.questions}."
+        c = self.ctx = self.session.ctx
+        self.S = self.session.S
+        self.R = self.session.R
         self.TRUE = z3.BoolVal(True, c)
         self.FALSE = z3.BoolVal(False, c)
-        self.any_char = z3.AllChar(self.R)
-        self.any_string = z3.Star(self.any_char)
-        self.non_colon = z3.Intersect(self.any_char, z3.Complement(z3.Re(z3.StringVal(":", c))))
-        printable = z3.Union(z3.Range(" ", "~", ctx=c), z3.Range("\u00a0", "\ud7ff", ctx=c))
-        self.printable = z3.Star(printable)
+        self.any_char = self.session.any_char
+        self.any_string = self.session.any_string
+        self.non_colon = self.session.non_colon
+        self.printable = self.session.printable
         self.domain: list[Any] = []
         self.unknown_actions: list[str] = []
         self._stmt_cache: dict[tuple[int, int, str], Any] = {}
         self._principal_cache: dict[tuple[int, int], PrincipalMatch[Any]] = {}
-        self._format_cache: dict[str, Any] = {}
+        self._format_cache = self.session.format_cache
         # action
         self.action_concrete = action.lower() if action is not None else None
         self.classes: tuple[ActionClass, ...] = ()
@@ -254,14 +278,12 @@ class Question:
             self.classes = classes
             self.pattern_index = {p: i for i, p in enumerate(patterns)}
             self.unknown_actions = [k.actions[0] for k in classes if k.unknown]
-            self.action_var = z3.Int("action_class", c)
+            self.action_var = z3.Int(self.prefix + "action_class", c)
             self.domain.append(z3.And(self.action_var >= 0, self.action_var < len(classes), c))
         # resource
         if resource is None:
-            self.resource = z3.String("resource", c)
+            self.resource = z3.String(self.prefix + "resource", c)
             self.domain.append(z3.InRe(self.resource, self.printable))
-            if self.classes:
-                self.domain.append(self._resource_types())
         else:
             self.resource = z3.StringVal(resource, c)
         self.resource_free = resource is None
@@ -270,7 +292,7 @@ class Question:
         self.principal_candidates: list[Principal] = []
         if principal_free:
             self.principal_candidates = principal_representatives(documents)
-            self.principal_var = z3.Int("principal", c)
+            self.principal_var = z3.Int(self.prefix + "principal", c)
             self.domain.append(z3.And(self.principal_var >= 0, self.principal_var < len(self.principal_candidates), c))
         # context
         self.usage = key_usage(documents)
@@ -326,15 +348,17 @@ class Question:
             return self.TRUE
         return self.or_(self.action_var == i for i in hits)
 
-    def _resource_types(self) -> Any:
-        options = []
-        for i, k in enumerate(self.classes):
-            regexes = [self._format_regex(f) for f in k.formats]
-            if k.any_resource:
-                regexes.append(self.lit("*") if not k.unknown else self.any_string)
-            allowed = regexes[0] if len(regexes) == 1 else z3.Union(*regexes) if regexes else z3.Empty(self.R)
-            options.append(z3.And(self.action_var == i, z3.InRe(self.resource, allowed), self.ctx))
-        return self.or_(options)
+    def resource_shapes(self, index: int, hint: str) -> list[Any]:
+        """The resource shapes the actions of class ``index`` accept, as constraints on the
+        resource, most likely first for a model whose untyped resource was ``hint``."""
+        k = self.classes[index]
+        if k.unknown:
+            return [self.TRUE]
+        formats = sorted(k.formats, key=lambda f: (not _loose_format(f).match(hint), -len(f)))
+        shapes = [z3.InRe(self.resource, self._format_regex(f)) for f in formats]
+        if k.any_resource:
+            shapes.insert(0 if hint == "*" else len(shapes), self.resource == z3.StringVal("*", self.ctx))
+        return shapes
 
     def _format_regex(self, arn_format: str) -> Any:
         cached = self._format_cache.get(arn_format)
@@ -388,7 +412,7 @@ class Question:
             )
             multi = (known.multi if known else False) or usage.qualified
             n = min(MAX_SLOTS, max(1, usage.clauses + (1 if usage.in_patterns else 0))) if multi else 1
-            count = z3.Int(f"count[{name}]", c)
+            count = z3.Int(f"{self.prefix}count[{name}]", c)
             self.domain.append(z3.And(count >= 0, count <= n, c))
             slots = [self._free_slot(name, i, sort, documented=known is not None) for i in range(n)]
             var = KeyVar(name, True, sort, count, slots, multi)
@@ -418,19 +442,19 @@ class Question:
         """A free value. A key of documented type only ever holds values of that type (AWS
         sets it); an undocumented key may also hold text its operators cannot parse."""
         c = self.ctx
-        text = z3.String(f"ctx[{key}][{i}]", c)
+        text = z3.String(f"{self.prefix}ctx[{key}][{i}]", c)
         self.domain.append(z3.InRe(text, self.printable))
         slot = Slot(text=text)
-        valid = z3.BoolVal(True, c) if documented else z3.Bool(f"valid[{key}][{i}]", c)
+        valid = z3.BoolVal(True, c) if documented else z3.Bool(f"{self.prefix}valid[{key}][{i}]", c)
         if sort == "numeric":
-            slot.typed["numeric"] = (valid, z3.Int(f"num[{key}][{i}]", c))
+            slot.typed["numeric"] = (valid, z3.Int(f"{self.prefix}num[{key}][{i}]", c))
         elif sort == "date":
-            slot.typed["date"] = (valid, z3.Int(f"date[{key}][{i}]", c))
+            slot.typed["date"] = (valid, z3.Int(f"{self.prefix}date[{key}][{i}]", c))
         elif sort == "bool":
-            slot.typed["bool"] = (valid, z3.Bool(f"bool[{key}][{i}]", c))
+            slot.typed["bool"] = (valid, z3.Bool(f"{self.prefix}bool[{key}][{i}]", c))
         elif sort == "ip":
-            version = z3.Int(f"ipv[{key}][{i}]", c)
-            bits = z3.BitVec(f"ip[{key}][{i}]", 128, c)
+            version = z3.Int(f"{self.prefix}ipv[{key}][{i}]", c)
+            bits = z3.BitVec(f"{self.prefix}ip[{key}][{i}]", 128, c)
             self.domain.append(z3.Or(version == 6, z3.And(version == 4, z3.Extract(127, 32, bits) == 0, c), c))
             slot.typed["ip"] = (valid, (version, bits))
         return slot
@@ -799,6 +823,13 @@ def decode_action(q: Question, model: Any, resource: str) -> tuple[str, bool]:
         if any(_format_matches(f, resource) for f in info.formats):
             return info.name, False
     return q.catalog.actions[k.actions[0]].name, False
+
+
+@lru_cache(maxsize=8192)
+def _loose_format(arn_format: str) -> re.Pattern[str]:
+    """The format with every placeholder as ``.*``: a cheap test of which format a string is near."""
+    parts = [re.escape(text) if kind == "lit" else ".*" for kind, text in format_regex_parts(arn_format)]
+    return re.compile("".join(parts) + r"\Z", re.S)
 
 
 @lru_cache(maxsize=8192)

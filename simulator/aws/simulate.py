@@ -20,7 +20,7 @@ import z3
 
 from simulator.aws import reference
 from simulator.aws.catalog import load_catalog
-from simulator.aws.encode import Question, Z3Matcher, decode_context
+from simulator.aws.encode import Question, Z3Matcher, Z3Session, decode_context
 from simulator.aws.request import Case, Request, facts_for
 from simulator.aws.semantics import PolicySet, RequestFacts, evaluate
 
@@ -84,6 +84,7 @@ def decide_smt(
     any_context: bool = False,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
     facts: RequestFacts | None = None,
+    session: Z3Session | None = None,
 ) -> Answer:
     request, policies = case.request, case.policies
     facts = facts or facts_for(request, policies)
@@ -96,6 +97,7 @@ def decide_smt(
         context=request.context,
         free_context=any_context,
         timeout_ms=timeout_ms,
+        session=session,
     )
     m = Z3Matcher(q)
     lo = evaluate(policies, facts, m, "lo")
