@@ -106,6 +106,15 @@ class Catalog:
         self._exact_keys = {k: v for k, v in key_types.items() if "*" not in k}
         self._family_keys = [(k[:-1], v) for k, v in key_types.items() if k.endswith("/*")]
 
+    @property
+    def arn_characters(self) -> str:
+        """Every character a resource of a catalog format can contain (literals and placeholders)."""
+        chars = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:")
+        for info in self.actions.values():
+            for arn_format in info.formats:
+                chars.update(text for kind, part in format_regex_parts(arn_format) if kind == "lit" for text in part)
+        return "".join(sorted(chars))
+
     def action(self, name: str) -> ActionInfo | None:
         return self.actions.get(name.lower())
 

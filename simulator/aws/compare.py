@@ -21,7 +21,7 @@ import z3
 
 from simulator.aws import reference
 from simulator.aws.catalog import load_catalog
-from simulator.aws.encode import Question, Z3Matcher, Z3Session, decode_action, decode_context
+from simulator.aws.encode import Question, Z3Matcher, Z3Session, decode_action, decode_context, variable_value
 from simulator.aws.policy import PolicyDocument
 from simulator.aws.request import Request, classify_principal
 from simulator.aws.semantics import policy_allows
@@ -149,6 +149,7 @@ def _witnesses(
             return "unknown", [], f"solver: {solver.reason_unknown()}"
     solver.add(definite)
     witnesses: list[dict[str, Any]] = []
+    inconclusive = 0
     while len(witnesses) < MAX_WITNESSES:
         status = solver.check()
         if status == z3.unknown:
@@ -159,24 +160,40 @@ def _witnesses(
             break
         untyped = solver.model()
         chosen = untyped.eval(q.action_var, model_completion=True)
-        hint = untyped.eval(q.resource, model_completion=True).as_string()
-        model = _typed_model(q, solver, chosen.as_long(), hint)
+        if q.cells is not None:
+            # Cells: the model fixes a cell; a typed resource in it is a pure regex question.
+            cell = untyped.eval(q.resource_cell, model_completion=True)
+            resource, settled = q.typed_resource(chosen.as_long(), cell.as_long())
+            if resource is None:
+                solver.add(z3.Not(z3.And(q.action_var == chosen, q.resource_cell == cell, q.ctx)))
+                inconclusive += 0 if settled else 1
+                continue
+            witness = _decode(q, untyped, kind, resource)
+        else:
+            hint = untyped.eval(q.resource, model_completion=True).as_string()
+            model, settled = _typed_model(q, solver, chosen.as_long(), hint)
+            if model is None:
+                solver.add(q.action_var != chosen)
+                inconclusive += 0 if settled else 1
+                continue  # no resource of a type this class takes: the class cannot be a witness
+            witness = _decode(q, model, kind)
         solver.add(q.action_var != chosen)
-        if model is None:
-            continue  # no resource of a type this class takes: the class cannot be a witness
-        witness = _decode(q, model, kind)
         if not _replays(witness, kind, old, new, direction):
             return "unknown", [], "internal: a witness failed replay through the reference evaluator (a bug)"
         witnesses.append(witness)
     if witnesses:
         return "some", witnesses, ""
+    if inconclusive:
+        return "unknown", [], f"solver: timeout looking for a well-typed resource ({inconclusive} action classes)"
     if exact:
         return "none", [], ""
     return "unknown", [], "depends on an unsupported construct"
 
 
-def _typed_model(q: Question, solver: Any, index: int, hint: str) -> Any:
-    """A model of the solver's constraints with action class ``index`` and a well-typed resource."""
+def _typed_model(q: Question, solver: Any, index: int, hint: str) -> tuple[Any, bool]:
+    """(a model of the solver's constraints with action class ``index`` and a well-typed
+    resource, or None; whether that answer is settled — False when a check timed out)."""
+    settled = True
     for shape in q.resource_shapes(index, hint):
         solver.push()
         solver.add(q.action_var == index, shape)
@@ -184,14 +201,20 @@ def _typed_model(q: Question, solver: Any, index: int, hint: str) -> Any:
         model = solver.model() if status == z3.sat else None
         solver.pop()
         if model is not None:
-            return model
-    return None
+            return model, True
+        settled = settled and status == z3.unsat
+    return None, settled
 
 
-def _decode(q: Question, model: Any, kind: str) -> dict[str, Any]:
-    resource = model.eval(q.resource, model_completion=True).as_string()
+def _decode(q: Question, model: Any, kind: str, resource: str | None = None) -> dict[str, Any]:
+    if resource is None:
+        resource = model.eval(q.resource, model_completion=True).as_string()
     action, unknown = decode_action(q, model, resource)
-    witness: dict[str, Any] = {"action": action, "resource": resource, "context": decode_context(q, model)}
+    context = decode_context(q, model)
+    for pattern, (key, hit) in q.var_patterns.items():
+        if key in context:
+            context[key] = variable_value(pattern, resource, z3.is_true(model.eval(hit, model_completion=True)))
+    witness: dict[str, Any] = {"action": action, "resource": resource, "context": context}
     if kind != "identity":
         index = model.eval(q.principal_var, model_completion=True).as_long()
         witness["principal"] = q.principal_candidates[index].arn

@@ -25,8 +25,8 @@ an IgnoreCase comparison on a free key.
 
 from __future__ import annotations
 
-import fnmatch
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -35,6 +35,7 @@ from typing import Any
 
 import z3
 
+from simulator.aws import globs
 from simulator.aws.catalog import Catalog, format_regex_parts
 from simulator.aws.policy import Condition, PolicyDocument, Statement
 from simulator.aws.request import Principal, classify_principal
@@ -57,11 +58,21 @@ from simulator.aws.values import (
 
 TYPED = ("numeric", "date", "bool", "ip")
 MAX_SLOTS = 4
+#: Formats asked of z3 one by one when looking for a typed resource, before giving up (unsettled).
+MAX_FORMAT_CHECKS = 40
+#: Ways of picking one pattern per unit that the automaton search tries before asking z3.
+MAX_COMBINATIONS = 16
 UNKNOWN_ACCOUNT = "999999999999"
 
 
 class Unsupported(Exception):
     """A construct this encoding does not decide; the statement becomes unsupported."""
+
+
+def zstr(text: str, ctx: Any) -> Any:
+    """A z3 string constant holding exactly ``text``: z3 reads ``\\u{..}`` escapes in string
+    literals, so a backslash is itself written as an escape."""
+    return z3.StringVal(text.replace("\\", "\\u{5c}"), ctx)
 
 
 def is_path_placeholder(name: str) -> bool:
@@ -84,7 +95,28 @@ class ActionClass:
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile(fnmatch.translate(pattern).replace("(?s:", "(?s:", 1))
+    """AWS globs: ``*`` and ``?`` are wildcards, every other character (``[`` too) is literal."""
+    return _glob_cached(pattern)
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """``action`` matches the (lower-cased) action ``pattern``, compared as AWS compares them."""
+    return _glob(pattern).match(ascii_lower(action)) is not None
+
+
+@lru_cache(maxsize=65536)
+def _glob_cached(pattern: str) -> re.Pattern[str]:
+    return re.compile(
+        "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern) + r"\Z", re.S
+    )
+
+
+def ascii_lower(text: str) -> str:
+    """Action names compare case-insensitively over A-Z only, as AWS does (not Unicode folding)."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 @lru_cache(maxsize=256)
@@ -190,6 +222,20 @@ def key_usage(documents: Sequence[PolicyDocument]) -> dict[str, KeyUsage]:
     return usage
 
 
+def _char_class(characters: str, c: Any) -> Any:
+    """A regex of one character from ``characters``, as few ranges as possible (z3 handles
+    a union of ranges far better than a union of single characters)."""
+    codes = sorted({ord(ch) for ch in characters})
+    ranges: list[tuple[int, int]] = []
+    for code in codes:
+        if ranges and code == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    parts = [z3.Range(chr(lo), chr(hi), ctx=c) for lo, hi in ranges]
+    return parts[0] if len(parts) == 1 else z3.Union(*parts)
+
+
 # --- The session and the question ----------------------------------------------------------------
 
 
@@ -204,11 +250,240 @@ class Z3Session:
         self.R = z3.ReSort(self.S)
         self.any_char = z3.AllChar(self.R)
         self.any_string = z3.Star(self.any_char)
-        self.non_colon = z3.Intersect(self.any_char, z3.Complement(z3.Re(z3.StringVal(":", c))))
+        self.non_colon = z3.Intersect(self.any_char, z3.Complement(z3.Re(zstr(":", c))))
         printable = z3.Union(z3.Range(" ", "~", ctx=c), z3.Range("\u00a0", "\ud7ff", ctx=c))
         self.printable = z3.Star(printable)
         self.format_cache: dict[str, Any] = {}
         self.questions = 0
+        self._generic: Any = None
+        self.arn_chars: set[str] = set()
+
+    def pattern_regex(self, pattern: Pattern) -> Any:
+        """The regex of a variable-free glob pattern (``*`` and ``?`` cross every character)."""
+        c = self.ctx
+        pieces = []
+        for part in pattern:
+            if isinstance(part, Lit):
+                pieces.append(z3.Re(zstr(part.text, c)))
+            elif isinstance(part, Star):
+                pieces.append(self.any_string)
+            elif isinstance(part, AnyChar):
+                pieces.append(self.any_char)
+            else:
+                raise ValueError("pattern with a variable")
+        if not pieces:
+            return z3.Re(zstr("", c))
+        return pieces[0] if len(pieces) == 1 else z3.Concat(*pieces)
+
+    def generic_resource(self, catalog: Catalog) -> Any:
+        """``*`` or ``arn:aws:`` and characters catalog ARNs use: contains every typed resource
+        (every format starts ``arn:${Partition}:``), so a proof of none over it is a proof of
+        none over typed resources, and its models look like ARNs."""
+        if self._generic is None:
+            c = self.ctx
+            self.arn_chars = set(catalog.arn_characters)
+            chars = _char_class(catalog.arn_characters, c)
+            arn = z3.Concat(z3.Re(zstr("arn:aws:", c)), z3.Star(chars))
+            self._generic = z3.Union(z3.Re(zstr("*", c)), arn)
+        return self._generic
+
+
+# --- Resource cells ---------------------------------------------------------------------------------
+
+
+def _pattern_python(pattern: Pattern) -> re.Pattern[str]:
+    out = []
+    for part in pattern:
+        if isinstance(part, Lit):
+            out.append(re.escape(part.text))
+        elif isinstance(part, Star):
+            out.append(".*")
+        elif isinstance(part, AnyChar):
+            out.append(".")
+    return re.compile("".join(out) + r"\Z", re.S)
+
+
+def _literal_ends(pattern: Pattern) -> tuple[str, str]:
+    """The literal text before the first wildcard and after the last one."""
+    head, tail = "", ""
+    for part in pattern:
+        if not isinstance(part, Lit):
+            break
+        head += part.text
+    for part in reversed(pattern):
+        if not isinstance(part, Lit):
+            break
+        tail = part.text + tail
+    return head, tail
+
+
+def _disjoint(a: Pattern, b: Pattern) -> bool:
+    """A quick, sound test that no string matches both globs: their fixed beginnings (or
+    ends) disagree. False means "not shown", not "they overlap"."""
+    (head_a, tail_a), (head_b, tail_b) = _literal_ends(a), _literal_ends(b)
+    if not (head_a.startswith(head_b) or head_b.startswith(head_a)):
+        return True
+    return not (tail_a.endswith(tail_b) or tail_b.endswith(tail_a))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A non-empty set of resources: inside every pattern in ``inside``, outside the others."""
+
+    inside: frozenset[int]
+    sample: str
+
+
+Unit = tuple[Pattern, ...]
+
+
+class CellsTooCostly(Exception):
+    """Cutting the resource space took longer than the question's timeout."""
+
+
+class ResourceCells:
+    """The resource space cut by a question's resource *elements*.
+
+    A unit is one statement's Resource (or NotResource) list, without its variable patterns:
+    it holds when any of its patterns does. Every resource in the universe (``*`` and ARN-shaped
+    strings, see :meth:`Z3Session.generic_resource`) lies in exactly one cell — a non-empty
+    Boolean combination of units, with a sample — so the main solver chooses a cell (an integer)
+    instead of a string. Emptiness is decided exactly by automaton search (:mod:`globs`), with a
+    z3 check as the fallback; a fallback that times out keeps the cell (an over-approximation:
+    a witness search in it may fail and the answer becomes unknown, never wrong).
+    """
+
+    def __init__(self, session: Z3Session, catalog: Catalog, units: Sequence[Unit], timeout_ms: int) -> None:
+        self.session = session
+        self.units = list(units)
+        self.python = [[_pattern_python(p) for p in unit] for unit in self.units]
+        self.timeout_ms = timeout_ms
+        self.universe = session.generic_resource(catalog)
+        self.regexes = [_union([session.pattern_regex(p) for p in unit], session) for unit in self.units]
+        cells = [Cell(frozenset(), "*")]
+        outside: dict[frozenset[int], set[int]] = {frozenset(): set()}
+        deadline = time.monotonic() + timeout_ms / 1000
+        for index in range(len(self.units)):
+            if time.monotonic() > deadline:
+                raise CellsTooCostly(f"{len(self.units)} resource elements")
+            split: list[Cell] = []
+            for cell in cells:
+                out_set = outside[cell.inside]
+                inside = cell.inside | {index}
+                if self.holds(index, cell.sample):
+                    split.append(Cell(inside, cell.sample))
+                    other = self._sample(cell.inside, out_set | {index})
+                    if other is not None:
+                        split.append(Cell(cell.inside, other))
+                        outside[cell.inside] = out_set | {index}
+                    outside[inside] = set(out_set)
+                else:
+                    split.append(Cell(cell.inside, cell.sample))
+                    outside[cell.inside] = out_set | {index}
+                    other = self._sample(inside, out_set)
+                    if other is not None:
+                        split.append(Cell(inside, other))
+                        outside[inside] = set(out_set)
+            cells = split
+        self.cells = cells
+        self.outside = {c.inside: frozenset(outside[c.inside]) for c in cells}
+
+    def holds(self, unit: int, text: str) -> bool:
+        return any(regex.match(text) for regex in self.python[unit])
+
+    def in_cell(self, inside: Iterable[int], outside: Iterable[int], text: str) -> bool:
+        return all(self.holds(i, text) for i in inside) and not any(self.holds(j, text) for j in outside)
+
+    def candidates(self, inside: Iterable[int]) -> list[str]:
+        """Cheap guesses for a member: each pattern of each unit with its wildcards filled."""
+        out = ["*", "arn:aws:iamdrift:::x"]
+        for i in inside:
+            for pattern in self.units[i]:
+                for fill in ("", "x", "iamdrift", "iamdrift-x/y", "iamdrift/x"):
+                    out.append(
+                        "".join(
+                            p.text if isinstance(p, Lit) else (fill if isinstance(p, Star) else "x") for p in pattern
+                        )
+                    )
+        return out
+
+    def choices(self, inside: Iterable[int]) -> list[tuple[Pattern, ...]] | None:
+        """One pattern from each inside unit, every way (None when there are too many ways)."""
+        combos: list[tuple[Pattern, ...]] = [()]
+        for i in inside:
+            combos = [(*c, p) for c in combos for p in self.units[i] if not any(_disjoint(p, q) for q in c)]
+            if len(combos) > MAX_COMBINATIONS:
+                return None
+        return combos
+
+    def _sample(self, inside: frozenset[int], outside: set[int]) -> str | None:
+        def fits(text: str) -> bool:
+            return (text == "*" or text.startswith("arn:aws:")) and self.in_cell(inside, outside, text)
+
+        for candidate in self.candidates(sorted(inside)):
+            if fits(candidate) and (candidate == "*" or all(ch in self.session.arn_chars for ch in candidate)):
+                return candidate
+        combos = self.choices(sorted(inside))
+        if combos is not None:
+            proven = True
+            for combo in combos:
+                found, settled = first_member(
+                    [ARN_TOKENS, *(pattern_tokens(p) for p in combo)], frozenset(self.session.arn_chars), fits
+                )
+                if found is not None:
+                    return found
+                proven = proven and settled
+            if proven:
+                return None
+        c = self.session.ctx
+        x = z3.String("cell_sample", c)
+        solver = z3.Solver(ctx=c)
+        solver.set("timeout", self.timeout_ms)
+        solver.add(z3.InRe(x, self.universe))
+        solver.add(*(z3.InRe(x, self.regexes[i]) for i in inside))
+        solver.add(*(z3.Not(z3.InRe(x, self.regexes[j])) for j in outside))
+        status = solver.check()
+        if status == z3.sat:
+            return solver.model().eval(x, model_completion=True).as_string()
+        if status == z3.unknown:
+            return "\u0000unsure"  # kept: an over-approximated cell without a real sample
+        return None
+
+    def members(self, unit: int) -> list[int]:
+        return [n for n, cell in enumerate(self.cells) if unit in cell.inside]
+
+    def cell_regex(self, n: int) -> tuple[list[Any], list[Any]]:
+        """Regexes a string must match (and must not) to be a member of cell ``n``."""
+        cell = self.cells[n]
+        return [self.regexes[i] for i in cell.inside], [self.regexes[j] for j in self.outside[cell.inside]]
+
+
+def _union(regexes: list[Any], session: Z3Session) -> Any:
+    return regexes[0] if len(regexes) == 1 else z3.Union(*regexes)
+
+
+def _unit_index(units: list[Unit], unit: Unit) -> int:
+    if unit not in units:
+        units.append(unit)
+    return units.index(unit)
+
+
+def _abstract(pattern: Pattern) -> Pattern:
+    """The pattern with each variable as ``*``: a superset of what it matches for any value."""
+    return tuple(Star() if isinstance(p, Var) else p for p in pattern)
+
+
+def _cells_apply(patterns: Sequence[Pattern], usage: dict[str, KeyUsage]) -> bool:
+    """Resource cells decide the question exactly when every variable in a resource pattern is
+    used once: in one pattern only, in no condition, without a default, once in that pattern."""
+    seen: dict[str, int] = {}
+    for pattern in patterns:
+        for part in pattern:
+            if isinstance(part, Var):
+                if part.default is not None or usage.get(part.key, KeyUsage()).clauses:
+                    return False
+                seen[part.key] = seen.get(part.key, 0) + 1
+    return all(n == 1 for n in seen.values())
 
 
 # --- The question -------------------------------------------------------------------------------
@@ -254,16 +529,16 @@ class Question:
         self._principal_cache: dict[tuple[int, int], PrincipalMatch[Any]] = {}
         self._format_cache = self.session.format_cache
         # action
-        self.action_concrete = action.lower() if action is not None else None
+        self.action_concrete = ascii_lower(action) if action is not None else None
         self.classes: tuple[ActionClass, ...] = ()
         if action is None:
             patterns = sorted({p for d in documents for s in d.statements for p in s.action_patterns})
             if action_universe is not None:
-                patterns = sorted(set(patterns) | {a.lower() for a in action_universe})
+                patterns = sorted(set(patterns) | {ascii_lower(a) for a in action_universe})
             keep = any(s.not_actions is not None for d in documents for s in d.statements)
             classes = action_classes(catalog, tuple(patterns), keep)
             if action_universe is not None:
-                wanted = {a.lower() for a in action_universe}
+                wanted = {ascii_lower(a) for a in action_universe}
                 classes = tuple(k for k in classes if wanted & set(k.actions))
                 classes = tuple(
                     ActionClass(
@@ -281,11 +556,33 @@ class Question:
             self.action_var = z3.Int(self.prefix + "action_class", c)
             self.domain.append(z3.And(self.action_var >= 0, self.action_var < len(classes), c))
         # resource
-        if resource is None:
+        self.cells: ResourceCells | None = None
+        self.var_patterns: dict[Pattern, tuple[str, Any]] = {}
+        elements = [e for d in documents for s in d.statements for e in (s.resources, s.not_resources) if e is not None]
+        unique = list(dict.fromkeys(p for e in elements for p in e))
+        if resource is None and _cells_apply(unique, key_usage(documents)):
+            # Units: each element's variable-free patterns together, each variable pattern alone
+            # (abstracted: its variable read as ``*``).
+            units: list[Unit] = []
+            self.element_units: dict[tuple[Pattern, ...], tuple[int | None, list[tuple[Pattern, int]]]] = {}
+            for element in dict.fromkeys(elements):
+                plain = tuple(p for p in element if not any(isinstance(x, Var) for x in p))
+                plain_unit = _unit_index(units, plain) if plain else None
+                var_units = [(p, _unit_index(units, (_abstract(p),))) for p in element if p not in plain]
+                self.element_units[element] = (plain_unit, var_units)
+            try:
+                self.cells = ResourceCells(self.session, catalog, units, timeout_ms)
+            except CellsTooCostly:
+                self.cells = None  # the string encoding below decides instead (or times out: unknown)
+        if self.cells is not None:
+            self.resource_cell = z3.Int(self.prefix + "resource_cell", c)
+            self.domain.append(z3.And(self.resource_cell >= 0, self.resource_cell < len(self.cells.cells), c))
+            self.resource = z3.String(self.prefix + "resource", c)  # set only when a witness is decoded
+        elif resource is None:
             self.resource = z3.String(self.prefix + "resource", c)
-            self.domain.append(z3.InRe(self.resource, self.printable))
+            self.domain.append(z3.InRe(self.resource, self.session.generic_resource(catalog)))
         else:
-            self.resource = z3.StringVal(resource, c)
+            self.resource = zstr(resource, c)
         self.resource_free = resource is None
         # principal
         self.principal = principal
@@ -335,29 +632,36 @@ class Question:
         return self.FALSE
 
     def lit(self, text: str) -> Any:
-        return z3.Re(z3.StringVal(text, self.ctx))
+        return z3.Re(zstr(text, self.ctx))
 
     # -- action --
 
     def action_matches(self, patterns: tuple[str, ...]) -> Any:
         if self.action_concrete is not None:
-            return self.TRUE if any(fnmatch.fnmatchcase(self.action_concrete, p) for p in patterns) else self.FALSE
+            return self.TRUE if any(_glob(p).match(self.action_concrete) for p in patterns) else self.FALSE
         indexes = {self.pattern_index[p] for p in patterns if p in self.pattern_index}
         hits = [i for i, k in enumerate(self.classes) if k.signature & indexes]
         if len(hits) == len(self.classes):
             return self.TRUE
         return self.or_(self.action_var == i for i in hits)
 
-    def resource_shapes(self, index: int, hint: str) -> list[Any]:
-        """The resource shapes the actions of class ``index`` accept, as constraints on the
-        resource, most likely first for a model whose untyped resource was ``hint``."""
+    def resource_shapes(self, index: int, hint: str, term: Any = None) -> list[Any]:
+        """Constraints on the resource that together cover every resource the actions of class
+        ``index`` accept: first ``*`` (if they take it) or the formats a model's untyped resource
+        ``hint`` is near, one each (cheap checks, likely to succeed); last, one union of all the
+        other formats (so the list is exhaustive)."""
         k = self.classes[index]
+        term = self.resource if term is None else term
         if k.unknown:
             return [self.TRUE]
-        formats = sorted(k.formats, key=lambda f: (not _loose_format(f).match(hint), -len(f)))
-        shapes = [z3.InRe(self.resource, self._format_regex(f)) for f in formats]
-        if k.any_resource:
-            shapes.insert(0 if hint == "*" else len(shapes), self.resource == z3.StringVal("*", self.ctx))
+        star = [term == zstr("*", self.ctx)] if k.any_resource else []
+        near = [f for f in k.formats if _loose_format(f).match(hint)]
+        far = [f for f in k.formats if f not in set(near)]
+        shapes = [z3.InRe(term, self._format_regex(f)) for f in sorted(near, key=len, reverse=True)]
+        shapes = star + shapes if hint == "*" else shapes + star
+        if far:
+            regexes = [self._format_regex(f) for f in far]
+            shapes.append(z3.InRe(term, regexes[0] if len(regexes) == 1 else z3.Union(*regexes)))
         return shapes
 
     def _format_regex(self, arn_format: str) -> Any:
@@ -369,9 +673,9 @@ class Question:
             z3.Range("a", "z", ctx=c),
             z3.Range("A", "Z", ctx=c),
             z3.Range("0", "9", ctx=c),
-            z3.Re(z3.StringVal("-", c)),
-            z3.Re(z3.StringVal("_", c)),
-            z3.Re(z3.StringVal(".", c)),
+            z3.Re(zstr("-", c)),
+            z3.Re(zstr("_", c)),
+            z3.Re(zstr(".", c)),
         )
         path_char = z3.Union(name_char, self.lit("/"))
         parts = []
@@ -384,7 +688,7 @@ class Question:
                 parts.append(z3.Loop(z3.Range("0", "9", ctx=c), 12, 12))
             elif text == "Region":
                 parts.append(
-                    z3.Plus(z3.Union(z3.Range("a", "z", ctx=c), z3.Range("0", "9", ctx=c), z3.Re(z3.StringVal("-", c))))
+                    z3.Plus(z3.Union(z3.Range("a", "z", ctx=c), z3.Range("0", "9", ctx=c), z3.Re(zstr("-", c))))
                 )
             else:
                 parts.append(z3.Plus(path_char if is_path_placeholder(text) else name_char))
@@ -421,7 +725,7 @@ class Question:
 
     def _concrete_slot(self, value: str) -> Slot:
         c = self.ctx
-        slot = Slot(text=z3.StringVal(value, c))
+        slot = Slot(text=zstr(value, c))
         number = parse_number(value)
         slot.typed["numeric"] = (
             z3.BoolVal(number is not None, c),
@@ -513,12 +817,12 @@ class Question:
             if count == 1:
                 return self.TRUE, var.slots[0].text
             if count == 0 and part.default is not None:
-                return self.TRUE, z3.StringVal(part.default, self.ctx)
-            return self.FALSE, z3.StringVal("", self.ctx)
+                return self.TRUE, zstr(part.default, self.ctx)
+            return self.FALSE, zstr("", self.ctx)
         one = var.count == 1
         if part.default is None:
             return one, var.slots[0].text
-        text = z3.If(var.count == 0, z3.StringVal(part.default, self.ctx), var.slots[0].text)
+        text = z3.If(var.count == 0, zstr(part.default, self.ctx), var.slots[0].text)
         return z3.Or(one, var.count == 0, self.ctx), text
 
     def _ci_lit(self, text: str) -> Any:
@@ -530,7 +834,117 @@ class Question:
                 pieces.append(self.lit(ch))
         return pieces[0] if len(pieces) == 1 else z3.Concat(*pieces) if pieces else self.lit("")
 
+    def element_matches(self, element: tuple[Pattern, ...]) -> Any:
+        """Some pattern of a Resource / NotResource list holds for the request's resource."""
+        if self.cells is None:
+            return self.or_(self.matches_pattern(self.resource, p) for p in element)
+        plain_unit, var_units = self.element_units[element]
+        terms = []
+        if plain_unit is not None:
+            terms.append(self.or_(self.resource_cell == n for n in self.cells.members(plain_unit)))
+        terms += [self._variable_pattern(p, unit) for p, unit in var_units]
+        return self.or_(terms)
+
+    def _variable_pattern(self, pattern: Pattern, unit: int) -> Any:
+        assert self.cells is not None
+        in_cell = self.or_(self.resource_cell == n for n in self.cells.members(unit))
+        variables = [p for p in pattern if isinstance(p, Var)]
+        # A single-use variable (see _cells_apply): the pattern can hold exactly when the
+        # resource is in its abstraction and the key has one value; the decoder then sets the
+        # value to make it hold (or not), as the model says.
+        if pattern not in self.var_patterns:
+            hit = z3.Bool(f"{self.prefix}hit[{len(self.var_patterns)}]", self.ctx)
+            key = self.key(variables[0].key)
+            self.domain.append(z3.Implies(hit, z3.And(in_cell, key.count == 1, self.ctx)))
+            self.var_patterns[pattern] = (variables[0].key, hit)
+        return self.var_patterns[pattern][1]
+
+    def typed_resource(self, class_index: int, cell: int) -> tuple[str | None, bool]:
+        """(a resource in ``cell`` of a type class ``class_index`` accepts, or None; whether that
+        is settled). Each format is first instantiated in Python (most cells take a plain
+        instance), then asked of z3 on its own, nearest formats first, within the question's
+        timeout; a search cut short is unsettled."""
+        assert self.cells is not None
+        k = self.classes[class_index]
+        cells = self.cells
+        target = cells.cells[cell]
+        outside = cells.outside[target.inside]
+
+        def in_cell(text: str) -> bool:
+            return cells.in_cell(target.inside, outside, text)
+
+        if k.unknown:
+            return (target.sample, True) if not target.sample.startswith("\u0000") else (None, False)
+        if k.any_resource and in_cell("*"):
+            return "*", True
+        near = [f for f in k.formats if _loose_format(f).match(target.sample)]
+        ordered = sorted(near, key=len, reverse=True) + [f for f in k.formats if f not in set(near)]
+        # Candidates built from the cell itself: its sample, and its patterns with their
+        # wildcards filled with name characters; any that has a format of the class will do.
+        for candidate in [target.sample, *cells.candidates(sorted(target.inside))]:
+            if in_cell(candidate) and any(_format_python_regex(f).match(candidate) for f in ordered):
+                return candidate, True
+        for arn_format in ordered:
+            for fill in ("iamdrift", "x"):
+                candidate = _instantiate(arn_format, fill)
+                if in_cell(candidate):
+                    return candidate, True
+        universe = frozenset(self.session.arn_chars)
+        combos = cells.choices(sorted(target.inside))
+        pending = []
+        for arn_format in ordered[:MAX_FORMAT_CHECKS]:
+            proven = combos is not None
+            for combo in combos or []:
+                automata = [format_tokens(arn_format), *(pattern_tokens(p) for p in combo)]
+                found, settled = first_member(automata, universe, in_cell)
+                if found is not None:
+                    return found, True
+                proven = proven and settled
+            if not proven:
+                pending.append(arn_format)
+        if len(ordered) <= MAX_FORMAT_CHECKS and not pending:
+            return None, True  # every format ruled out exactly
+        ordered = pending + ordered[MAX_FORMAT_CHECKS:]
+        inside_regexes, outside_regexes = cells.cell_regex(cell)
+        x = z3.String(self.prefix + "typed_resource", self.ctx)
+        solver = z3.Solver(ctx=self.ctx)
+        solver.add(*(z3.InRe(x, r) for r in inside_regexes), *(z3.Not(z3.InRe(x, r)) for r in outside_regexes))
+        deadline = time.monotonic() + self.timeout_ms / 1000
+        for tried, arn_format in enumerate(ordered):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or tried >= MAX_FORMAT_CHECKS:
+                return None, False
+            solver.set("timeout", max(1, int(remaining * 1000)))
+            solver.push()
+            solver.add(z3.InRe(x, self._format_regex(arn_format)))
+            status = solver.check()
+            value = solver.model().eval(x, model_completion=True).as_string() if status == z3.sat else None
+            solver.pop()
+            if value is not None:
+                return value, True
+            if status != z3.unsat:
+                return None, False
+        return None, True
+
     def matches_pattern(self, term: Any, pattern: Pattern, **kw: Any) -> Any:
+        """``term`` matches ``pattern``. A pattern with variables and no wildcard but a final
+        ``*`` is a prefix test (or an equality): word equations, which z3 solves far faster than
+        regexes built over variables."""
+        has_var = any(isinstance(p, Var) for p in pattern)
+        inner = pattern[:-1] if pattern and isinstance(pattern[-1], Star) else pattern
+        if has_var and not kw.get("ignore_case") and not any(isinstance(p, Star | AnyChar) for p in inner):
+            guards, pieces = [], []
+            for part in inner:
+                if isinstance(part, Lit):
+                    pieces.append(zstr(part.text, self.ctx))
+                else:
+                    assert isinstance(part, Var)
+                    guard, text = self.variable(part, False)
+                    guards.append(guard)
+                    pieces.append(text)
+            joined = pieces[0] if len(pieces) == 1 else z3.Concat(*pieces)
+            test = z3.PrefixOf(joined, term) if inner is not pattern else term == joined
+            return self.and_([*guards, test])
         guard, regex = self.pattern_regex(pattern, **kw)
         return self.and_([guard, z3.InRe(term, regex)])
 
@@ -578,9 +992,9 @@ class Z3Matcher:
     def _resource(self, stmt: Statement) -> Any:
         q = self.q
         if stmt.resources is not None:
-            return q.or_(q.matches_pattern(q.resource, p) for p in stmt.resources)
+            return q.element_matches(stmt.resources)
         if stmt.not_resources is not None:
-            return q.not_(q.or_(q.matches_pattern(q.resource, p) for p in stmt.not_resources))
+            return q.not_(q.element_matches(stmt.not_resources))
         return q.TRUE
 
     def principal(self, policy: PolicyDocument, stmt: Statement) -> PrincipalMatch[Any]:
@@ -638,7 +1052,7 @@ class Z3Matcher:
                 else:
                     hits.append(q.matches_pattern(slot.text, pattern))
         elif cond.family == "binary":
-            hits = [slot.text == z3.StringVal(v, q.ctx) for v in cond.values]
+            hits = [slot.text == zstr(v, q.ctx) for v in cond.values]
         else:
             hits = [self._typed(cond, slot, v) for v in cond.values]
         any_hit = q.or_(hits)
@@ -683,20 +1097,20 @@ class Z3Matcher:
 def principal_terms(q: Question, p: Principal, stmt: Statement) -> tuple[Any, Any, Any]:
     """(exact, everyone, account) for a concrete principal, as z3 equalities over its ARN."""
     c = q.ctx
-    arn = z3.StringVal(p.arn, c)
+    arn = zstr(p.arn, c)
     spec = stmt.principal or stmt.not_principal
     if spec is None:
         return q.FALSE, q.FALSE, q.FALSE
     listed_values = {"aws": spec.aws, "service": spec.service, "federated": spec.federated, "canonical": spec.canonical}
-    exact = q.or_(arn == z3.StringVal(v, c) for v in listed_values[p.kind])
+    exact = q.or_(arn == zstr(v, c) for v in listed_values[p.kind])
     session_role = q.FALSE
     account = q.FALSE
     if p.kind == "aws" and p.account:
         partition = p.arn.split(":")[1]
-        account_names = [z3.StringVal(p.account, c), z3.StringVal(f"arn:{partition}:iam::{p.account}:root", c)]
-        account = q.or_(z3.StringVal(v, c) == name for v in spec.aws for name in account_names)
+        account_names = [zstr(p.account, c), zstr(f"arn:{partition}:iam::{p.account}:root", c)]
+        account = q.or_(zstr(v, c) == name for v in spec.aws for name in account_names)
         if p.is_session and p.identity_arn:
-            session_role = q.or_(z3.StringVal(v, c) == z3.StringVal(p.identity_arn, c) for v in spec.aws)
+            session_role = q.or_(zstr(v, c) == zstr(p.identity_arn, c) for v in spec.aws)
     if stmt.not_principal is not None:
         listed = q.or_([q.TRUE if spec.everyone else q.FALSE, exact, account, session_role])
         return q.FALSE, z3.simplify(q.not_(listed)), q.FALSE
@@ -705,23 +1119,19 @@ def principal_terms(q: Question, p: Principal, stmt: Statement) -> tuple[Any, An
 
 
 def principal_match(p: Principal, stmt: Statement) -> tuple[bool, bool, bool]:
-    """The same as :func:`principal_terms` for a representative principal, in plain Python (the
-    representatives are IAM roles, services and providers: no sessions)."""
+    """The same as :func:`principal_terms` for a representative principal, in plain Python."""
     spec = stmt.principal or stmt.not_principal
     if spec is None:
         return False, False, False
-    values = {"aws": spec.aws, "service": spec.service, "federated": spec.federated, "canonical": spec.canonical}[
-        p.kind
-    ]
-    exact = p.arn in values
-    account = (
-        p.kind == "aws"
-        and p.account is not None
-        and any(v == p.account or v == f"arn:aws:iam::{p.account}:root" for v in spec.aws)
-    )
+    values = {"aws": spec.aws, "service": spec.service, "federated": spec.federated, "canonical": spec.canonical}
+    exact = p.arn in values[p.kind]
+    partition = p.arn.split(":")[1] if p.arn.startswith("arn:") else "aws"
+    roots = {p.account, f"arn:{partition}:iam::{p.account}:root"} if p.kind == "aws" and p.account else set()
+    account = any(v in roots for v in spec.aws)
+    session_role = p.is_session and p.identity_arn in spec.aws  # a session named by its role: capped
     if stmt.not_principal is not None:
-        return False, not (spec.everyone or exact or account), False
-    return exact, spec.everyone, account
+        return False, not (spec.everyone or exact or account or session_role), False
+    return exact, spec.everyone or session_role, account
 
 
 def principal_representatives(documents: Sequence[PolicyDocument]) -> list[Principal]:
@@ -825,6 +1235,65 @@ def decode_action(q: Question, model: Any, resource: str) -> tuple[str, bool]:
     return q.catalog.actions[k.actions[0]].name, False
 
 
+NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+REGION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+DIGITS = frozenset("0123456789")
+
+
+@lru_cache(maxsize=8192)
+def format_tokens(arn_format: str) -> globs.Tokens:
+    """An ARN format as glob tokens, the same language as :meth:`Question._format_regex`."""
+    tokens: list[globs.Token] = []
+    for kind, text in format_regex_parts(arn_format):
+        if kind == "lit":
+            tokens += globs.literal(text)
+        elif text == "Partition":
+            tokens += globs.literal("aws")
+        elif text == "Account":
+            tokens += [globs.Token(globs.ONE, DIGITS)] * 12
+        elif text == "Region":
+            tokens.append(globs.Token(globs.SOME, REGION_CHARS))
+        else:
+            tokens.append(globs.Token(globs.SOME, NAME_CHARS | ({"/"} if is_path_placeholder(text) else set())))
+    return tuple(tokens)
+
+
+def pattern_tokens(pattern: Pattern) -> globs.Tokens:
+    tokens: list[globs.Token] = []
+    for part in pattern:
+        if isinstance(part, Lit):
+            tokens += globs.literal(part.text)
+        elif isinstance(part, Star):
+            tokens.append(globs.Token(globs.STAR))
+        elif isinstance(part, AnyChar):
+            tokens.append(globs.Token(globs.ANY))
+    return tuple(tokens)
+
+
+ARN_TOKENS = (*globs.literal("arn:aws:"), globs.Token(globs.STAR))
+
+
+def first_member(
+    automata: Sequence[globs.Tokens], universe: frozenset[str], ok: Any, tries: int = 50
+) -> tuple[str | None, bool]:
+    """(a member of the intersection that ``ok`` accepts, or None; whether "none" is a proof)."""
+    try:
+        for n, text in enumerate(globs.search(automata, universe)):
+            if ok(text):
+                return text, True
+            if n >= tries:
+                return None, False
+    except globs.SearchTooLarge:
+        return None, False
+    return None, True
+
+
+def _instantiate(arn_format: str, fill: str) -> str:
+    """The format with its placeholders filled: a cheap candidate resource."""
+    values = {"Partition": "aws", "Region": "us-east-1", "Account": "111122223333"}
+    return "".join(text if kind == "lit" else values.get(text, fill) for kind, text in format_regex_parts(arn_format))
+
+
 @lru_cache(maxsize=8192)
 def _loose_format(arn_format: str) -> re.Pattern[str]:
     """The format with every placeholder as ``.*``: a cheap test of which format a string is near."""
@@ -851,3 +1320,22 @@ def _format_python_regex(arn_format: str) -> re.Pattern[str]:
 
 def _format_matches(arn_format: str, resource: str) -> bool:
     return bool(_format_python_regex(arn_format).match(resource))
+
+
+def variable_value(pattern: Pattern, resource: str, hit: bool) -> str:
+    """A value for the pattern's one variable that makes ``resource`` match it (``hit``) or not:
+    the substring the variable covers, or a value longer than the resource (it cannot occur)."""
+    if not hit:
+        return "iamdrift-" + "x" * (len(resource) + 1)
+    regex = "".join(
+        re.escape(p.text)
+        if isinstance(p, Lit)
+        else "(.*)"
+        if isinstance(p, Var)
+        else ".*"
+        if isinstance(p, Star)
+        else "."
+        for p in pattern
+    )
+    match = re.fullmatch(regex, resource, re.S)
+    return match.group(1) if match else ""

@@ -22,11 +22,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from fnmatch import fnmatchcase
 from typing import Any
 
 from models import AttachmentKind, PrincipalKind, ScopeKind, Snapshot
-from simulator.aws.encode import Z3Session
+from simulator.aws.encode import Z3Session, action_matches
 from simulator.aws.policy import PolicyDocument, PolicyError, parse_policy
 from simulator.aws.request import Case, Request, arn_account, classify_principal, normalize_context
 from simulator.aws.semantics import PolicySet, requires_resource_side
@@ -300,9 +299,9 @@ def _may_match(doc: PolicyDocument, action: str) -> bool:
     for s in doc.statements:
         if s.effect != "Allow":
             continue
-        if s.actions is not None and any(fnmatchcase(action, p) for p in s.actions):
+        if s.actions is not None and any(action_matches(p, action) for p in s.actions):
             return True
-        if s.not_actions is not None and not any(fnmatchcase(action, p) for p in s.not_actions):
+        if s.not_actions is not None and not any(action_matches(p, action) for p in s.not_actions):
             return True
     return False
 
