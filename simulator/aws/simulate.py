@@ -166,10 +166,16 @@ def _disagree(case: Case, smt: str, ref: str, request: dict[str, Any]) -> Answer
 
 
 def decide(
-    case: Case, *, engine: str = "smt", any_context: bool = False, timeout_ms: int = DEFAULT_TIMEOUT_MS
+    case: Case,
+    *,
+    engine: str = "smt",
+    any_context: bool = False,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    session: Z3Session | None = None,
 ) -> Answer:
+    """Decide one case. Pass one ``session`` to a batch of calls to reuse its z3 context."""
     if engine == "reference":
         return decide_reference(case, any_context=any_context)
     if engine != "smt":
         raise ValueError(f"unknown engine {engine!r} (smt or reference)")
-    return decide_smt(case, any_context=any_context, timeout_ms=timeout_ms)
+    return decide_smt(case, any_context=any_context, timeout_ms=timeout_ms, session=session)
