@@ -39,7 +39,7 @@ from simulator.aws import globs
 from simulator.aws.catalog import Catalog, format_regex_parts
 from simulator.aws.policy import Condition, PolicyDocument, Statement
 from simulator.aws.request import Principal, classify_principal
-from simulator.aws.semantics import PrincipalMatch
+from simulator.aws.semantics import Algebra, PrincipalMatch
 from simulator.aws.values import (
     AnyChar,
     IpValue,
@@ -143,8 +143,8 @@ def action_classes(catalog: Catalog, patterns: tuple[str, ...], keep_unmatched: 
         for action in hits:
             signatures.setdefault(action, set()).add(index)
     groups: dict[frozenset[int], list[str]] = {}
-    for action, sig in signatures.items():
-        groups.setdefault(frozenset(sig), []).append(action)
+    for action, hit_by in signatures.items():
+        groups.setdefault(frozenset(hit_by), []).append(action)
     if keep_unmatched:
         unmatched = [a for a in catalog.actions if a not in signatures]
         if unmatched:
@@ -165,8 +165,8 @@ def action_classes(catalog: Catalog, patterns: tuple[str, ...], keep_unmatched: 
         {p for p in patterns if "*" not in p and "?" not in p and p not in catalog.actions and ":" in p}
     )
     for name in literal_unknown:
-        sig = frozenset(i for i, p in enumerate(patterns) if _glob(p).match(name))
-        classes.append(ActionClass(actions=(name,), signature=sig, formats=(), any_resource=True, unknown=True))
+        literal_sig = frozenset(i for i, p in enumerate(patterns) if _glob(p).match(name))
+        classes.append(ActionClass(actions=(name,), signature=literal_sig, formats=(), any_resource=True, unknown=True))
     return tuple(classes)
 
 
@@ -444,7 +444,7 @@ class ResourceCells:
         solver.add(*(z3.Not(z3.InRe(x, self.regexes[j])) for j in outside))
         status = solver.check()
         if status == z3.sat:
-            return solver.model().eval(x, model_completion=True).as_string()
+            return str(solver.model().eval(x, model_completion=True).as_string())
         if status == z3.unknown:
             return "\u0000unsure"  # kept: an over-approximated cell without a real sample
         return None
@@ -519,6 +519,7 @@ class Question:
         self.R = self.session.R
         self.TRUE = z3.BoolVal(True, c)
         self.FALSE = z3.BoolVal(False, c)
+        self.true, self.false = self.TRUE, self.FALSE  # the Algebra protocol's constants
         self.any_char = self.session.any_char
         self.any_string = self.session.any_string
         self.non_colon = self.session.non_colon
@@ -622,14 +623,6 @@ class Question:
         if z3.is_false(item):
             return self.TRUE
         return z3.Not(item)
-
-    @property
-    def true(self) -> Any:
-        return self.TRUE
-
-    @property
-    def false(self) -> Any:
-        return self.FALSE
 
     def lit(self, text: str) -> Any:
         return z3.Re(zstr(text, self.ctx))
@@ -778,7 +771,7 @@ class Question:
             number = parse_number(text)
             if number is not None and "." in text:
                 decimals = max(decimals, len(text.strip().split(".", 1)[1]))
-        return 10 ** (decimals + 1)
+        return int(10 ** (decimals + 1))
 
     # -- patterns with variables --
 
@@ -957,7 +950,7 @@ class Z3Matcher:
 
     def __init__(self, q: Question) -> None:
         self.q = q
-        self.alg = q
+        self.alg: Algebra[Any] = q
         self.unsupported: list[str] = []
 
     def statement(self, policy: PolicyDocument, stmt: Statement, bound: str) -> Any:
