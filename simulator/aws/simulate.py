@@ -19,7 +19,7 @@ from typing import Any
 import z3
 
 from simulator.aws import reference
-from simulator.aws.catalog import load_catalog
+from simulator.aws.catalog import EMPTY, load_catalog
 from simulator.aws.encode import Question, Z3Matcher, Z3Session, decode_context
 from simulator.aws.request import Case, Request, facts_for
 from simulator.aws.semantics import PolicySet, RequestFacts, evaluate
@@ -89,7 +89,7 @@ def decide_smt(
     request, policies = case.request, case.policies
     facts = facts or facts_for(request, policies)
     q = Question(
-        load_catalog(),
+        load_catalog() if any_context else EMPTY,  # a closed, concrete request needs no catalog
         policies.documents(),
         action=request.action,
         resource=request.resource,
