@@ -246,8 +246,9 @@ def bench_can(work: Path, env: dict[str, str]) -> dict[str, Any]:
     # S3 question would be unknown for everyone: the synthetic export has no bucket policies).
     principal = f"arn:aws:iam::{ACCOUNT}:role/app/role-1"
     resource = f"arn:aws:ec2:us-east-1:{ACCOUNT}:thing/team-1/x"
-    can_seconds, _ = run_cli(["can", principal, "ec2:DescribeInstances", resource, "--json"], env)
-    who_seconds, out = run_cli(["who-can", "ec2:DescribeInstances", resource, "--json"], env)
+    tag = ["--context", "aws:ResourceTag/team=team-1"]  # the generated grants are conditioned on it
+    can_seconds, _ = run_cli(["can", principal, "ec2:DescribeInstances", resource, *tag, "--json"], env)
+    who_seconds, out = run_cli(["who-can", "ec2:DescribeInstances", resource, *tag, "--json"], env)
     found = json.loads(out)["principals"]
     decisions: dict[str, int] = {}
     for item in found:
