@@ -70,6 +70,23 @@ def parse_context_options(pairs: tuple[str, ...]) -> dict[str, list[str]]:
     return context
 
 
+def snapshot_question_options(fn: Any) -> Any:
+    """The options ``can`` and ``who-can`` share (and the click context they take)."""
+    for option in reversed(
+        [
+            click.option("--snapshot", "snapshot_ref", default="latest", show_default=True),
+            click.option(
+                "--context", "context_pairs", multiple=True, metavar="KEY=VALUE", help="Request context. Repeatable."
+            ),
+            click.option("--any-context", is_flag=True, help="Context keys not given are free."),
+            click.option("--engine", type=click.Choice(["smt", "reference"]), default="smt", show_default=True),
+            click.option("--json", "as_json", is_flag=True),
+        ]
+    ):
+        fn = option(fn)
+    return click.pass_context(fn)
+
+
 def register(cli: click.Group, open_store: Any, failures: Any) -> None:
     """Add the simulator commands to the ``iamdrift`` group."""
 
@@ -164,12 +181,7 @@ def register(cli: click.Group, open_store: Any, failures: Any) -> None:
     @click.argument("principal")
     @click.argument("action")
     @click.argument("resource")
-    @click.option("--snapshot", "snapshot_ref", default="latest", show_default=True)
-    @click.option("--context", "context_pairs", multiple=True, metavar="KEY=VALUE", help="Request context. Repeatable.")
-    @click.option("--any-context", is_flag=True, help="Context keys not given are free.")
-    @click.option("--engine", type=click.Choice(["smt", "reference"]), default="smt", show_default=True)
-    @click.option("--json", "as_json", is_flag=True)
-    @click.pass_context
+    @snapshot_question_options
     def can_command(
         ctx: click.Context,
         principal: str,
@@ -205,12 +217,7 @@ def register(cli: click.Group, open_store: Any, failures: Any) -> None:
     @cli.command("who-can")
     @click.argument("action")
     @click.argument("resource")
-    @click.option("--snapshot", "snapshot_ref", default="latest", show_default=True)
-    @click.option("--context", "context_pairs", multiple=True, metavar="KEY=VALUE")
-    @click.option("--any-context", is_flag=True)
-    @click.option("--engine", type=click.Choice(["smt", "reference"]), default="smt", show_default=True)
-    @click.option("--json", "as_json", is_flag=True)
-    @click.pass_context
+    @snapshot_question_options
     def who_can_command(
         ctx: click.Context,
         action: str,

@@ -24,17 +24,10 @@ from simulator.aws.catalog import load_catalog
 from simulator.aws.encode import Question, Z3Matcher, Z3Session, decode_action, decode_context, variable_value
 from simulator.aws.policy import PolicyDocument
 from simulator.aws.request import Request, classify_principal
-from simulator.aws.semantics import policy_allows
+from simulator.aws.semantics import RESOURCE_SIDE_REQUIRED_ACTIONS, policy_allows
 
 TYPES = ("identity", "resource", "trust")
-TRUST_ACTIONS = (
-    "sts:assumerole",
-    "sts:assumerolewithwebidentity",
-    "sts:assumerolewithsaml",
-    "sts:tagsession",
-    "sts:setsourceidentity",
-    "sts:setcontext",
-)
+TRUST_ACTIONS = tuple(sorted(RESOURCE_SIDE_REQUIRED_ACTIONS))  # the role-assumption actions
 MAX_WITNESSES = 5
 DEFAULT_TIMEOUT_MS = 10_000
 WITNESS_PRINCIPAL = "arn:aws:iam::111122223333:role/iamdrift-witness"
