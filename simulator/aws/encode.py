@@ -60,9 +60,13 @@ TYPED = ("numeric", "date", "bool", "ip")
 MAX_SLOTS = 4
 #: Formats asked of z3 one by one when looking for a typed resource, before giving up (unsettled).
 MAX_FORMAT_CHECKS = 40
-#: Ways of picking one pattern per unit that the automaton search tries before asking z3.
-MAX_COMBINATIONS = 16
 UNKNOWN_ACCOUNT = "999999999999"
+#: Product states one cell-sampling search may visit before the cell is kept as "may be empty".
+SAMPLE_STATES = 500
+#: Formats instantiated as cheap guesses for a cell's sample.
+MAX_FORMAT_GUESSES = 20
+#: The sample of a cell that may be empty: no resource is known to be in it.
+UNSURE = "\u0000unsure"
 
 
 class Unsupported(Exception):
@@ -276,14 +280,17 @@ class Z3Session:
         return pieces[0] if len(pieces) == 1 else z3.Concat(*pieces)
 
     def generic_resource(self, catalog: Catalog) -> Any:
-        """``*`` or ``arn:aws:`` and characters catalog ARNs use: contains every typed resource
-        (every format starts ``arn:${Partition}:``), so a proof of none over it is a proof of
-        none over typed resources, and its models look like ARNs."""
+        """``*`` or ``arn:aws:SERVICE:REGION:ACCOUNT:rest`` (the first three fields without a
+        colon) over characters catalog ARNs use: contains every typed resource (every format has
+        that shape), so a proof of none over it is a proof of none over typed resources, and its
+        models look like ARNs. The same set as :data:`ARN_TOKENS`."""
         if self._generic is None:
             c = self.ctx
             self.arn_chars = set(catalog.arn_characters)
             chars = _char_class(catalog.arn_characters, c)
-            arn = z3.Concat(z3.Re(zstr("arn:aws:", c)), z3.Star(chars))
+            field = z3.Star(_char_class(catalog.arn_characters.replace(":", ""), c))
+            colon = z3.Re(zstr(":", c))
+            arn = z3.Concat(z3.Re(zstr("arn:aws:", c)), field, colon, field, colon, field, colon, z3.Star(chars))
             self._generic = z3.Union(z3.Re(zstr("*", c)), arn)
         return self._generic
 
@@ -303,6 +310,7 @@ def _pattern_python(pattern: Pattern) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z", re.S)
 
 
+@lru_cache(maxsize=65536)
 def _literal_ends(pattern: Pattern) -> tuple[str, str]:
     """The literal text before the first wildcard and after the last one."""
     head, tail = "", ""
@@ -345,17 +353,28 @@ class ResourceCells:
     """The resource space cut by a question's resource *elements*.
 
     A unit is one statement's Resource (or NotResource) list, without its variable patterns:
-    it holds when any of its patterns does. Every resource in the universe (``*`` and ARN-shaped
-    strings, see :meth:`Z3Session.generic_resource`) lies in exactly one cell — a non-empty
-    Boolean combination of units, with a sample — so the main solver chooses a cell (an integer)
-    instead of a string. Emptiness is decided exactly by automaton search (:mod:`globs`), with a
-    z3 check as the fallback; a fallback that times out keeps the cell (an over-approximation:
-    a witness search in it may fail and the answer becomes unknown, never wrong).
+    it holds when any of its patterns does. Every resource in the universe lies in exactly one
+    cell — a non-empty Boolean combination of units, with a sample — so the main solver chooses
+    a cell (an integer) instead of a string. The universe is ``*`` and the resources of the
+    ARN ``formats`` given (the formats the question's actions take), or, when an action is not in
+    the catalog (``formats`` None), every ARN-shaped string (:data:`ARN_TOKENS`). Emptiness is
+    decided exactly by automaton search (:mod:`globs`); a search too large to finish keeps the
+    cell (an over-approximation: a witness search in it may fail and the answer becomes unknown,
+    never wrong).
     """
 
-    def __init__(self, session: Z3Session, catalog: Catalog, units: Sequence[Unit], timeout_ms: int) -> None:
+    def __init__(
+        self,
+        session: Z3Session,
+        catalog: Catalog,
+        units: Sequence[Unit],
+        timeout_ms: int,
+        formats: Sequence[str] | None = None,
+    ) -> None:
         self.session = session
         self.units = list(units)
+        self.formats = None if formats is None else tuple(sorted(set(formats)))
+        self._unit_formats: dict[int, frozenset[str]] = {}
         self.python = [[_pattern_python(p) for p in unit] for unit in self.units]
         self.timeout_ms = timeout_ms
         self.universe = session.generic_resource(catalog)
@@ -407,47 +426,102 @@ class ResourceCells:
                     )
         return out
 
-    def choices(self, inside: Iterable[int]) -> list[tuple[Pattern, ...]] | None:
-        """One pattern from each inside unit, every way (None when there are too many ways)."""
-        combos: list[tuple[Pattern, ...]] = [()]
-        for i in inside:
-            combos = [(*c, p) for c in combos for p in self.units[i] if not any(_disjoint(p, q) for q in c)]
-            if len(combos) > MAX_COMBINATIONS:
-                return None
-        return combos
-
     def _sample(self, inside: frozenset[int], outside: set[int]) -> str | None:
-        def fits(text: str) -> bool:
-            return (text == "*" or text.startswith("arn:aws:")) and self.in_cell(inside, outside, text)
+        """A member of the cell (within the universe), None when it is empty, or UNSURE."""
+        formats = self.typed_formats(inside)
 
-        for candidate in self.candidates(sorted(inside)):
-            if fits(candidate) and (candidate == "*" or all(ch in self.session.arn_chars for ch in candidate)):
+        def fits(text: str) -> bool:
+            if not self.in_cell(inside, outside, text) or (text != "*" and any(ch not in arn_chars for ch in text)):
+                return False
+            if formats is None:
+                return text == "*" or ARN_SHAPE.match(text) is not None
+            return self.typed(text, formats)
+
+        arn_chars = self.session.arn_chars
+        guesses = self.candidates(sorted(inside))
+        if formats is not None:
+            guesses += [_instantiate(f, fill) for f in formats[:MAX_FORMAT_GUESSES] for fill in ("iamdrift", "x")]
+        for candidate in guesses:
+            if fits(candidate):
                 return candidate
-        combos = self.choices(sorted(inside))
-        if combos is not None:
-            proven = True
-            for combo in combos:
-                found, settled = first_member(
-                    [ARN_TOKENS, *(pattern_tokens(p) for p in combo)], frozenset(self.session.arn_chars), fits
-                )
-                if found is not None:
-                    return found
-                proven = proven and settled
-            if proven:
+        if formats == () or self._covered(inside, outside):
+            return None
+        languages = self.languages(inside, outside, None)
+        if languages is None:
+            return None
+        positive, negative = languages
+        universe: globs.Union | globs.Automaton = (ARN_TOKENS,) if formats is None else format_automaton(formats)
+        found, settled = first_member(
+            [universe, *positive], frozenset(arn_chars), fits, negative, limit_states=SAMPLE_STATES
+        )
+        if found is not None or settled:
+            return found
+        return UNSURE  # kept: a cell that may be empty (typed_resource settles it if it is chosen)
+
+    def _covered(self, inside: Iterable[int], outside: Iterable[int]) -> bool:
+        """Some inside unit's patterns all belong to outside units (or an outside unit is
+        ``*``): the cell is empty."""
+        excluded = {p for j in outside for p in self.units[j]}
+        if (Star(),) in excluded:
+            return True
+        return any(all(p in excluded for p in self.units[i]) for i in inside)
+
+    def typed_formats(self, inside: Iterable[int]) -> tuple[str, ...] | None:
+        """The universe's formats that may meet every inside unit, sorted (None: an untyped
+        universe)."""
+        if self.formats is None:
+            return None
+        meeting = [self._formats_meeting(i) for i in inside]
+        if not meeting:
+            return self.formats
+        return tuple(sorted(frozenset.intersection(*meeting)))
+
+    def _formats_meeting(self, unit: int) -> frozenset[str]:
+        found = self._unit_formats.get(unit)
+        if found is None:
+            assert self.formats is not None
+            found = frozenset().union(*(formats_meeting(p, self.formats) for p in self.units[unit]))
+            self._unit_formats[unit] = found
+        return found
+
+    def typed(self, text: str, formats: Sequence[str]) -> bool:
+        """``text`` is ``*`` or a resource of one of ``formats`` (looked up by its service)."""
+        if text == "*":
+            return True
+        fields = text.split(":", 3)
+        if len(fields) < 4 or fields[0] != "arn" or fields[1] != "aws":
+            return False
+        by_service = _formats_by_service(tuple(formats))
+        return any(_format_python_regex(f).match(text) for f in by_service.get(fields[2], ()))
+
+    def may_meet(self, pattern: Pattern, inside: Iterable[int]) -> bool:
+        """False when ``pattern`` is shown disjoint from some inside unit (every pattern of it)."""
+        return all(any(not _disjoint(pattern, p) for p in self.units[i]) for i in inside)
+
+    def languages(
+        self, inside: Iterable[int], outside: Iterable[int], base: Pattern | None
+    ) -> tuple[list[globs.Union], list[globs.Union]] | None:
+        """The cell (within ``base`` when given) as automaton languages: one union per inside
+        unit (positive) and per outside unit (negative), each without the patterns shown
+        disjoint from the rest; None when an inside unit is shown disjoint (the cell is empty)."""
+        bases = [] if base is None else [base]
+        kept = []
+        for i in sorted(inside):
+            patterns = [p for p in self.units[i] if not any(_disjoint(p, b) for b in bases)]
+            if not patterns:
                 return None
-        c = self.session.ctx
-        x = z3.String("cell_sample", c)
-        solver = z3.Solver(ctx=c)
-        solver.set("timeout", self.timeout_ms)
-        solver.add(z3.InRe(x, self.universe))
-        solver.add(*(z3.InRe(x, self.regexes[i]) for i in inside))
-        solver.add(*(z3.Not(z3.InRe(x, self.regexes[j])) for j in outside))
-        status = solver.check()
-        if status == z3.sat:
-            return str(solver.model().eval(x, model_completion=True).as_string())
-        if status == z3.unknown:
-            return "\u0000unsure"  # kept: an over-approximated cell without a real sample
-        return None
+            kept.append(patterns)
+
+        def may_meet(p: Pattern) -> bool:
+            return not any(_disjoint(p, b) for b in bases) and all(any(not _disjoint(p, q) for q in u) for u in kept)
+
+        positive = [tuple(pattern_tokens(p) for p in patterns) for patterns in kept]
+        negative = []
+        for j in sorted(outside):
+            patterns = [p for p in self.units[j] if may_meet(p)]
+            if patterns:
+                negative.append(tuple(pattern_tokens(p) for p in patterns))
+        return positive, negative
 
     def members(self, unit: int) -> list[int]:
         return [n for n, cell in enumerate(self.cells) if unit in cell.inside]
@@ -572,7 +646,8 @@ class Question:
                 var_units = [(p, _unit_index(units, (_abstract(p),))) for p in element if p not in plain]
                 self.element_units[element] = (plain_unit, var_units)
             try:
-                self.cells = ResourceCells(self.session, catalog, units, timeout_ms)
+                formats = None if any(k.unknown for k in self.classes) else self._class_formats()
+                self.cells = ResourceCells(self.session, catalog, units, timeout_ms, formats)
             except CellsTooCostly:
                 self.cells = None  # the string encoding below decides instead (or times out: unknown)
         if self.cells is not None:
@@ -601,26 +676,30 @@ class Question:
 
     # -- z3 helpers --
 
+    def _is(self, term: Any, constant: Any) -> bool:
+        """``term`` is the constant (z3 shares equal terms, so one pointer comparison decides)."""
+        return term is constant or bool(z3.z3core.Z3_is_eq_ast(self.ctx.ref(), term.as_ast(), constant.as_ast()))
+
     def or_(self, items: Iterable[Any]) -> Any:
-        terms = [t for t in items if not z3.is_false(t)]
-        if any(z3.is_true(t) for t in terms):
+        terms = [t for t in items if not self._is(t, self.FALSE)]
+        if any(self._is(t, self.TRUE) for t in terms):
             return self.TRUE
         if not terms:
             return self.FALSE
         return terms[0] if len(terms) == 1 else z3.Or(*terms)
 
     def and_(self, items: Iterable[Any]) -> Any:
-        terms = [t for t in items if not z3.is_true(t)]
-        if any(z3.is_false(t) for t in terms):
+        terms = [t for t in items if not self._is(t, self.TRUE)]
+        if any(self._is(t, self.FALSE) for t in terms):
             return self.FALSE
         if not terms:
             return self.TRUE
         return terms[0] if len(terms) == 1 else z3.And(*terms)
 
     def not_(self, item: Any) -> Any:
-        if z3.is_true(item):
+        if self._is(item, self.TRUE):
             return self.FALSE
-        if z3.is_false(item):
+        if self._is(item, self.FALSE):
             return self.TRUE
         return z3.Not(item)
 
@@ -852,6 +931,13 @@ class Question:
             self.var_patterns[pattern] = (variables[0].key, hit)
         return self.var_patterns[pattern][1]
 
+    def _class_formats(self) -> tuple[str, ...] | None:
+        """Every ARN format an action of the question's classes takes (None: no classes, so
+        resources are not typed by them)."""
+        if not self.classes:
+            return None
+        return tuple(dict.fromkeys(f for k in self.classes for f in k.formats))
+
     def typed_resource(self, class_index: int, cell: int) -> tuple[str | None, bool]:
         """(a resource in ``cell`` of a type class ``class_index`` accepts, or None; whether that
         is settled). Each format is first instantiated in Python (most cells take a plain
@@ -867,11 +953,15 @@ class Question:
             return cells.in_cell(target.inside, outside, text)
 
         if k.unknown:
-            return (target.sample, True) if not target.sample.startswith("\u0000") else (None, False)
+            return (target.sample, True) if target.sample != UNSURE else (None, False)
         if k.any_resource and in_cell("*"):
             return "*", True
-        near = [f for f in k.formats if _loose_format(f).match(target.sample)]
-        ordered = sorted(near, key=len, reverse=True) + [f for f in k.formats if f not in set(near)]
+        # Formats whose fixed beginning or end rules out every pattern of an inside unit
+        # cannot meet the cell (a proof); the rest are tried nearest first.
+        formats = [f for f in k.formats if cells.may_meet(_format_pattern(f), target.inside)]
+        near = [f for f in formats if _loose_format(f).match(target.sample)]
+        near_set = set(near)
+        ordered = sorted(near, key=len, reverse=True) + [f for f in formats if f not in near_set]
         # Candidates built from the cell itself: its sample, and its patterns with their
         # wildcards filled with name characters; any that has a format of the class will do.
         for candidate in [target.sample, *cells.candidates(sorted(target.inside))]:
@@ -883,17 +973,16 @@ class Question:
                 if in_cell(candidate):
                     return candidate, True
         universe = frozenset(self.session.arn_chars)
-        combos = cells.choices(sorted(target.inside))
         pending = []
         for arn_format in ordered[:MAX_FORMAT_CHECKS]:
-            proven = combos is not None
-            for combo in combos or []:
-                automata = [format_tokens(arn_format), *(pattern_tokens(p) for p in combo)]
-                found, settled = first_member(automata, universe, in_cell)
-                if found is not None:
-                    return found, True
-                proven = proven and settled
-            if not proven:
+            languages = cells.languages(target.inside, outside, _format_pattern(arn_format))
+            if languages is None:
+                continue
+            positive, negative = languages
+            found, settled = first_member([(format_tokens(arn_format),), *positive], universe, in_cell, negative)
+            if found is not None:
+                return found, True
+            if not settled:
                 pending.append(arn_format)
         if len(ordered) <= MAX_FORMAT_CHECKS and not pending:
             return None, True  # every format ruled out exactly
@@ -1251,6 +1340,7 @@ def format_tokens(arn_format: str) -> globs.Tokens:
     return tuple(tokens)
 
 
+@lru_cache(maxsize=16384)
 def pattern_tokens(pattern: Pattern) -> globs.Tokens:
     tokens: list[globs.Token] = []
     for part in pattern:
@@ -1263,15 +1353,32 @@ def pattern_tokens(pattern: Pattern) -> globs.Tokens:
     return tuple(tokens)
 
 
-ARN_TOKENS = (*globs.literal("arn:aws:"), globs.Token(globs.STAR))
+_FIELD = globs.Token(globs.STAR_BUT, frozenset(":"))
+#: Every typed resource other than ``*``: ``arn:aws:SERVICE:REGION:ACCOUNT:rest``, the first three
+#: fields without a colon (every catalog format has this shape; a test checks it).
+ARN_TOKENS = (*globs.literal("arn:aws:"), _FIELD, *globs.literal(":"), _FIELD, *globs.literal(":"), _FIELD,
+              *globs.literal(":"), globs.Token(globs.STAR))  # fmt: skip
+ARN_SHAPE = re.compile(r"arn:aws:[^:]*:[^:]*:[^:]*:")
+
+
+@lru_cache(maxsize=256)
+def format_automaton(formats: tuple[str, ...]) -> globs.Automaton:
+    """The union of ARN formats as one automaton (kept: its walked edges serve later searches)."""
+    return globs.Automaton(tuple(format_tokens(f) for f in formats))
 
 
 def first_member(
-    automata: Sequence[globs.Tokens], universe: frozenset[str], ok: Any, tries: int = 50
+    automata: Sequence[globs.Union | globs.Automaton],
+    universe: frozenset[str],
+    ok: Any,
+    negative: Sequence[globs.Union] = (),
+    tries: int = 50,
+    limit_states: int = 4_000,
 ) -> tuple[str | None, bool]:
-    """(a member of the intersection that ``ok`` accepts, or None; whether "none" is a proof)."""
+    """(a string every automaton in ``automata`` and none in ``negative`` accepts, and that
+    ``ok`` accepts, or None; whether "none" is a proof)."""
     try:
-        for n, text in enumerate(globs.search(automata, universe)):
+        for n, text in enumerate(globs.search(automata, universe, negative, limit_states)):
             if ok(text):
                 return text, True
             if n >= tries:
@@ -1285,6 +1392,41 @@ def _instantiate(arn_format: str, fill: str) -> str:
     """The format with its placeholders filled: a cheap candidate resource."""
     values = {"Partition": "aws", "Region": "us-east-1", "Account": "111122223333"}
     return "".join(text if kind == "lit" else values.get(text, fill) for kind, text in format_regex_parts(arn_format))
+
+
+def _format_service(arn_format: str) -> str:
+    return arn_format.split(":", 3)[2]
+
+
+@lru_cache(maxsize=64)
+def _formats_by_service(formats: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, list[str]] = {}
+    for f in formats:
+        grouped.setdefault(_format_service(f), []).append(f)
+    return {service: tuple(group) for service, group in grouped.items()}
+
+
+@lru_cache(maxsize=16384)
+def formats_meeting(pattern: Pattern, formats: tuple[str, ...]) -> frozenset[str]:
+    """The ``formats`` whose resources ``pattern`` is not shown disjoint from (by their fixed
+    beginnings and ends). A pattern whose fixed beginning names a whole service field
+    (``arn:aws:ec2:...``) only meets that service's formats."""
+    head, _ = _literal_ends(pattern)
+    fields = head.split(":", 3)
+    if len(fields) == 4 and fields[0] == "arn" and fields[1] == "aws":
+        candidates: Sequence[str] = _formats_by_service(formats).get(fields[2], ())
+    else:
+        candidates = formats
+    return frozenset(f for f in candidates if not _disjoint(_format_pattern(f), pattern))
+
+
+@lru_cache(maxsize=8192)
+def _format_pattern(arn_format: str) -> Pattern:
+    """The format as a glob: a superset of its language (each placeholder a ``*``)."""
+    return tuple(
+        Lit(text) if kind == "lit" else Lit("aws") if text == "Partition" else Star()
+        for kind, text in format_regex_parts(arn_format)
+    )
 
 
 @lru_cache(maxsize=8192)

@@ -1,10 +1,17 @@
-"""Exact search over intersections of simple regular languages: glob patterns and ARN formats.
+"""Exact search over Boolean combinations of simple regular languages: globs and ARN formats.
 
-Both are sequences of tokens: a literal character, any one character, any string (``*``), or one
-or more characters from a set (an ARN placeholder). :func:`search` walks the product of their
-automata breadth first and yields members of the intersection, shortest first; when the walk
-ends without one, the intersection is empty — a proof, not a guess. Used to find and rule out
-typed resources quickly; the z3 encoding stays the authority for everything else.
+Both are sequences of tokens: a literal character, any one character, any string (``*``), one
+or more characters from a set (an ARN placeholder), or any string without the characters of a
+set (the colon-free service, region and account fields of an ARN). :func:`search` walks the product of their
+automata breadth first and yields strings that every *positive* automaton accepts and no
+*negative* one does, shortest first. When the walk ends without one, that set is empty — a
+proof, not a guess. Used to find and rule out resources in a cell (inside some Resource
+elements, outside the others) and of a given ARN format; the z3 encoding stays the authority
+for everything else.
+
+Each token sequence becomes a deterministic automaton built lazily by subset construction; its
+states and transitions are kept (per token sequence, shared by every search), so the many
+searches of one question, and of a batch, walk mostly cached edges.
 """
 
 from __future__ import annotations
@@ -12,14 +19,17 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-LITERAL, ANY, STAR, SOME, ONE = "lit", "any", "star", "some", "one"
+LITERAL, ANY, STAR, SOME, ONE, STAR_BUT = "lit", "any", "star", "some", "one", "star_but"
 
 
 @dataclass(frozen=True)
 class Token:
     kind: str
-    chars: frozenset[str] = frozenset()  # the character (LITERAL) or the set (SOME: one or more, ONE: one)
+    #: The character (LITERAL) or the set (SOME: one or more of it, ONE: one of it, STAR_BUT: any
+    #: number of characters not in it).
+    chars: frozenset[str] = frozenset()
 
 
 Tokens = tuple[Token, ...]
@@ -29,63 +39,178 @@ def literal(text: str) -> list[Token]:
     return [Token(LITERAL, frozenset(ch)) for ch in text]
 
 
-def _closure(tokens: Tokens, states: frozenset[int]) -> frozenset[int]:
-    """States reachable without reading: a STAR may match nothing; ``some`` loops are
-    represented by state ``-(i+1)`` meaning "inside token i, may stop or go on"."""
-    out = set(states)
-    stack = list(states)
-    while stack:
-        state = stack.pop()
-        index = -state - 1 if state < 0 else state
-        if state < 0 or (0 <= state < len(tokens) and tokens[state].kind == STAR):
-            nxt = index + 1
-            if nxt not in out:
-                out.add(nxt)
-                stack.append(nxt)
-    return frozenset(out)
+Union = tuple[Tokens, ...]  # a language: strings any of its token sequences matches
 
 
-def _step(tokens: Tokens, states: frozenset[int], ch: str, universe: frozenset[str]) -> frozenset[int]:
-    nxt: set[int] = set()
-    for state in states:
-        index = -state - 1 if state < 0 else state
-        if index >= len(tokens):
-            continue
-        token = tokens[index]
-        if (token.kind in (LITERAL, ONE) and ch in token.chars) or (token.kind == ANY and ch in universe):
-            nxt.add(index + 1)
-        elif token.kind == STAR and ch in universe:
-            nxt.add(index)
-        elif token.kind == SOME and ch in token.chars:
-            nxt.add(-index - 1)
-    return _closure(tokens, frozenset(nxt))
+class Automaton:
+    """The deterministic automaton of a union of token sequences, built as it is walked.
+
+    A state is an integer naming a set of positions ``(alternative, i)``: ``i`` "before token
+    i" (the sequence's length is its end), ``-(i+1)`` "inside a SOME token i, may stop or read
+    more". States are numbered as they are found; :attr:`dead` accepts nothing.
+    """
+
+    def __init__(self, alternatives: Union) -> None:
+        self.alternatives = alternatives
+        self.ends = [len(tokens) for tokens in alternatives]
+        infos = [_suffixes(tokens) for tokens in alternatives]
+        self._universal_from = [info[0] for info in infos]
+        self._required = [info[1] for info in infos]
+        self._possible = [info[2] for info in infos]
+        self.sets: list[frozenset[tuple[int, int]]] = []
+        self._ids: dict[frozenset[tuple[int, int]], int] = {}
+        self.accepting: list[bool] = []
+        self.universal: list[bool] = []
+        self.required: list[frozenset[str]] = []  # read by every accepted continuation
+        self.possible: list[frozenset[str] | None] = []  # read by some continuation (None: any)
+        self._next: list[dict[str, int]] = []
+        self.dead = self._intern(frozenset())
+        self.start = self._intern(self._closure({(a, 0) for a in range(len(alternatives))}))
+        self.char_sets = frozenset().union(*(_char_sets(tokens) for tokens in alternatives))
+
+    def _intern(self, positions: frozenset[tuple[int, int]]) -> int:
+        state = self._ids.get(positions)
+        if state is None:
+            state = len(self.sets)
+            self._ids[positions] = state
+            self.sets.append(positions)
+            self.accepting.append(any(p == self.ends[a] for a, p in positions))
+            self.universal.append(any(self._is_universal(a, p) for a, p in positions))
+            self._next.append({})
+            required = [self._required[a][-p if p < 0 else p] for a, p in positions]
+            self.required.append(frozenset.intersection(*required) if required else frozenset())
+            possible = [self._possible[a][-p - 1 if p < 0 else p] for a, p in positions]
+            self.possible.append(None if None in possible else frozenset().union(*possible))  # type: ignore[arg-type]
+        return state
+
+    def _is_universal(self, alternative: int, position: int) -> bool:
+        first = self._universal_from[alternative]
+        return first is not None and position >= first
+
+    def _closure(self, positions: set[tuple[int, int]]) -> frozenset[tuple[int, int]]:
+        """Positions reachable without reading: a STAR or STAR_BUT may match nothing, a SOME may stop."""
+        out = set(positions)
+        stack = list(positions)
+        while stack:
+            a, position = stack.pop()
+            tokens = self.alternatives[a]
+            if position < 0 or (position < len(tokens) and tokens[position].kind in (STAR, STAR_BUT)):
+                nxt = (a, (-position - 1 if position < 0 else position) + 1)
+                if nxt not in out:
+                    out.add(nxt)
+                    stack.append(nxt)
+        return frozenset(out)
+
+    def step(self, state: int, ch: str) -> int:
+        known = self._next[state].get(ch)
+        if known is not None:
+            return known
+        nxt: set[tuple[int, int]] = set()
+        for a, position in self.sets[state]:
+            tokens = self.alternatives[a]
+            index = -position - 1 if position < 0 else position
+            if index >= len(tokens):
+                continue
+            token = tokens[index]
+            if token.kind == ANY or (token.kind in (LITERAL, ONE) and ch in token.chars):
+                nxt.add((a, index + 1))
+            elif token.kind == STAR:
+                nxt.add((a, index))
+            elif token.kind == SOME and ch in token.chars:
+                nxt.add((a, -index - 1))
+            elif token.kind == STAR_BUT and ch not in token.chars:
+                nxt.add((a, index))
+        result = self._intern(self._closure(nxt))
+        self._next[state][ch] = result
+        return result
 
 
-def search(automata: Sequence[Tokens], universe: frozenset[str], limit_states: int = 4_000) -> Iterator[str]:
-    """Members of the intersection of ``automata`` over characters from ``universe``, shortest
-    first. Ends when the intersection is exhausted (then it was empty if nothing was yielded);
+@lru_cache(maxsize=16384)
+def _suffixes(
+    tokens: Tokens,
+) -> tuple[int | None, tuple[frozenset[str], ...], tuple[frozenset[str] | None, ...]]:
+    """For one token sequence: the position from which only STARs remain (None: it ends in a
+    non-STAR), and per position the characters every accepted rest reads (its literals) and
+    those some rest may read (None: any)."""
+    first = len(tokens)
+    while first > 0 and tokens[first - 1].kind == STAR:
+        first -= 1
+    required: list[frozenset[str]] = [frozenset()]
+    possible: list[frozenset[str] | None] = [frozenset()]
+    for token in reversed(tokens):
+        later = possible[-1]
+        required.append(required[-1] | token.chars if token.kind == LITERAL else required[-1])
+        possible.append(None if later is None or token.kind in (ANY, STAR, STAR_BUT) else token.chars | later)
+    return (first if first < len(tokens) else None), tuple(required[::-1]), tuple(possible[::-1])
+
+
+@lru_cache(maxsize=16384)
+def _char_sets(tokens: Tokens) -> frozenset[frozenset[str]]:
+    """The character sets the tokens test (characters in none of them behave alike)."""
+    return frozenset(t.chars for t in tokens if t.kind != ANY and t.kind != STAR)
+
+
+@lru_cache(maxsize=4096)
+def automaton(alternatives: Union) -> Automaton:
+    return Automaton(alternatives)
+
+
+def search(
+    positive: Sequence[Union | Automaton],
+    universe: frozenset[str],
+    negative: Sequence[Union | Automaton] = (),
+    limit_states: int = 4_000,
+) -> Iterator[str]:
+    """Strings over ``universe`` in every ``positive`` language and in no ``negative`` one,
+    shortest first. Ends when that set is exhausted (so it was empty if nothing was yielded);
     raises :class:`SearchTooLarge` past ``limit_states`` product states."""
+    yes = [u if isinstance(u, Automaton) else automaton(u) for u in positive]
+    no = [u if isinstance(u, Automaton) else automaton(u) for u in negative]
     # Characters every token treats alike are interchangeable: one of each kind is enough.
-    sets = [t.chars for tokens in automata for t in tokens if t.kind in (LITERAL, SOME, ONE)]
+    sets = sorted({chars for a in (*yes, *no) for chars in a.char_sets}, key=sorted)
     kinds: dict[tuple[bool, ...], str] = {}
     for ch in sorted(universe):
         kinds.setdefault(tuple(ch in chars for chars in sets), ch)
     letters = sorted(kinds.values())
-    start = tuple(_closure(t, frozenset({0})) for t in automata)
+    start = (tuple(a.start for a in yes), tuple(a.start for a in no))
+    if _hopeless(yes, no, start):
+        return
     seen = {start}
-    queue: deque[tuple[tuple[frozenset[int], ...], str]] = deque([(start, "")])
+    queue: deque[tuple[tuple[tuple[int, ...], tuple[int, ...]], str]] = deque([(start, "")])
     while queue:
-        states, text = queue.popleft()
-        if all(len(t) in s for t, s in zip(automata, states, strict=True)):
+        (ys, ns), text = queue.popleft()
+        if all(a.accepting[s] for a, s in zip(yes, ys, strict=True)) and not any(
+            a.accepting[s] for a, s in zip(no, ns, strict=True)
+        ):
             yield text
         for ch in letters:
-            nxt = tuple(_step(t, s, ch, universe) for t, s in zip(automata, states, strict=True))
-            if any(not s for s in nxt) or nxt in seen:
+            nxt = (
+                tuple(a.step(s, ch) for a, s in zip(yes, ys, strict=True)),
+                tuple(a.step(s, ch) for a, s in zip(no, ns, strict=True)),
+            )
+            if nxt in seen or _hopeless(yes, no, nxt):
                 continue
             seen.add(nxt)
             if len(seen) > limit_states:
                 raise SearchTooLarge(len(seen))
             queue.append((nxt, text + ch))
+
+
+def _hopeless(yes: list[Automaton], no: list[Automaton], states: tuple[tuple[int, ...], tuple[int, ...]]) -> bool:
+    """No continuation can be accepted: a positive automaton is dead, one must still read a
+    character another can never read again, or a negative one accepts everything from here."""
+    ys, ns = states
+    if any(s == a.dead for a, s in zip(yes, ys, strict=True)):
+        return True
+    if any(a.universal[s] for a, s in zip(no, ns, strict=True)):
+        return True
+    required = frozenset().union(*(a.required[s] for a, s in zip(yes, ys, strict=True)))
+    if required:
+        for a, s in zip(yes, ys, strict=True):
+            possible = a.possible[s]
+            if possible is not None and not required <= possible:
+                return True
+    return False
 
 
 class SearchTooLarge(Exception):

@@ -15,6 +15,7 @@ Engine bugs these properties found are pinned as regression tests at the end of 
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -29,7 +30,9 @@ from hypothesis import strategies as st
 
 from simulator.aws import compare as compare_module
 from simulator.aws import reference, simulate
-from simulator.aws.compare import WITNESS_PRINCIPAL, compare
+from simulator.aws.compare import WITNESS_PRINCIPAL, Comparison
+from simulator.aws.compare import compare as compare_policies
+from simulator.aws.encode import Z3Session
 from simulator.aws.policy import PolicyDocument, parse_policy
 from simulator.aws.request import Request, classify_principal, normalize_context, parse_case
 from simulator.aws.semantics import policy_allows
@@ -48,6 +51,16 @@ COMPARE_SETTINGS = settings(max_examples=20, deadline=None, suppress_health_chec
 COMPARE_TIMEOUT_MS = 2_000
 
 OBJ = "arn:aws:s3:::b/k"
+
+
+@functools.cache
+def z3_session() -> Z3Session:
+    """One z3 context for every comparison here (a fresh one per call costs ~0.5 s of set-up)."""
+    return Z3Session()
+
+
+def compare(old: PolicyDocument, new: PolicyDocument, **options: Any) -> Comparison:
+    return compare_policies(old, new, session=z3_session(), **options)
 
 
 def doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -433,3 +446,45 @@ def test_compare_typed_resource_timeout_is_not_equivalent() -> None:
     assert result.relation in ("more", "unknown"), result.to_json()
     for witness in result.gained:
         assert (reference_allows(new, witness, "identity"), reference_allows(old, witness, "identity")) == (True, False)
+
+
+def test_compare_action_missing_from_catalog_keeps_its_resources() -> None:
+    """Resource cells range over the resources of catalog formats, except when a policy names an
+    action the catalog lacks: its resources are unknown, so every ARN-shaped string stays in play
+    and the witness names a resource of a service the catalog does not have."""
+    old = parse_policy(
+        doc({"Effect": "Allow", "Action": "newsvc:DoThing", "Resource": "arn:aws:newsvc:::thing/*"}), "old"
+    )
+    result = compare(old, parse_policy(doc(), "new"))
+    assert result.relation == "less", result.to_json()
+    assert result.unknown_actions == ["newsvc:dothing"]
+    (witness,) = result.lost
+    assert witness["resource"].startswith("arn:aws:newsvc:::thing/") and witness.get("unknown_action") is True
+    assert reference_allows(old, witness, "identity") is True
+
+
+def test_compare_resources_no_format_takes_are_not_differences() -> None:
+    """Granting s3:GetObject on EC2 instance ARNs grants nothing: no S3 action takes such a
+    resource. Overlapping star patterns meet only in strings no ARN format has (``instance/x::
+    volume/y``); cells over typed resources leave those out instead of searching them."""
+    old = parse_policy(doc({"Effect": "Allow", "Action": "ec2:StartInstances", "Resource": "*"}), "old")
+    odd = ["arn:aws:ec2:*:*:instance/*", "arn:aws:ec2:*:*:volume/*"]
+    new = parse_policy(
+        doc(
+            {"Effect": "Allow", "Action": "ec2:StartInstances", "Resource": "*"},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": odd},
+            {"Effect": "Deny", "Action": "ec2:StartInstances", "Resource": odd[1]},
+        ),
+        "new",
+    )
+    assert compare(old, new).relation == "equivalent"
+    narrower = parse_policy(
+        doc(
+            {"Effect": "Allow", "Action": "ec2:StartInstances", "Resource": "*"},
+            {"Effect": "Deny", "Action": "ec2:StartInstances", "Resource": odd[0]},
+        ),
+        "narrower",
+    )
+    result = compare(old, narrower)
+    assert result.relation == "less", result.to_json()
+    assert all(w["resource"].startswith("arn:aws:ec2:") and ":instance/" in w["resource"] for w in result.lost)
