@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,6 @@ from models import (
     Attachment,
     AttachmentKind,
     Cloud,
-    CoverageEntry,
     Credential,
     CredentialKind,
     Policy,
@@ -30,16 +29,15 @@ from models import (
     Resource,
     Scope,
     ScopeKind,
-    Snapshot,
     Workload,
     WorkloadKind,
 )
-from models._checks import ModelError
 from scanner.aws.credential_report import report_rows, report_time, report_value
 from scanner.aws.dates import parse_time
 from scanner.aws.policy_text import PolicyTextError, as_list, parse_policy_document, statements
 from scanner.aws.raw import RawAccount, RawOrganization
 from scanner.errors import BadInputError
+from scanner.normalized import Normalized
 
 AWS_MANAGED_SCOPE = "aws"
 
@@ -56,43 +54,6 @@ FEDERATION_ACTIONS = {
     "sts:assumerolewithwebidentity": "oidc",
     "sts:assumerolewithsaml": "saml",
 }
-
-
-@dataclass
-class Normalized:
-    """The collections of a snapshot, before it is given an id."""
-
-    scopes: list[Scope] = field(default_factory=list)
-    principals: list[Principal] = field(default_factory=list)
-    credentials: list[Credential] = field(default_factory=list)
-    policies: list[Policy] = field(default_factory=list)
-    attachments: list[Attachment] = field(default_factory=list)
-    resources: list[Resource] = field(default_factory=list)
-    workloads: list[Workload] = field(default_factory=list)
-    coverage: list[CoverageEntry] = field(default_factory=list)
-
-    def to_snapshot(self, *, source: str, label: str, meta: dict[str, str]) -> Snapshot:
-        try:
-            return Snapshot(
-                source=source,
-                label=label,
-                meta=meta,
-                scopes=tuple(self.scopes),
-                principals=tuple(self.principals),
-                credentials=tuple(self.credentials),
-                policies=tuple(self.policies),
-                attachments=tuple(self.attachments),
-                resources=tuple(self.resources),
-                workloads=tuple(self.workloads),
-                coverage=tuple(self.coverage),
-            )
-        except ModelError as exc:
-            raise BadInputError(f"the inputs describe one object twice: {exc}") from exc
-
-    def add_policy(self, policy: Policy, seen: set[str]) -> None:
-        if policy.id not in seen:
-            seen.add(policy.id)
-            self.policies.append(policy)
 
 
 def normalize(accounts: Iterable[RawAccount], organization: RawOrganization | None) -> Normalized:
