@@ -127,6 +127,22 @@ def store_and_report(ctx: click.Context, snapshot: Snapshot, *, as_json: bool, s
     "--account", "accounts", multiple=True, metavar="ACCOUNT_ID", help="Scan only these accounts. Repeatable."
 )
 @click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 32), help="Accounts scanned at once.")
+@click.option(
+    "--organization", "gcp_organization", metavar="ID", help="Google Cloud: scan this organization (ADC credentials)."
+)
+@click.option(
+    "--project", "gcp_projects", multiple=True, metavar="ID", help="Google Cloud: scan this project. Repeatable."
+)
+@click.option(
+    "--subscription",
+    "azure_subscriptions",
+    multiple=True,
+    metavar="ID",
+    help="Azure: scan this subscription (DefaultAzureCredential). Repeatable.",
+)
+@click.option(
+    "--all-subscriptions", "azure_all_subscriptions", is_flag=True, help="Azure: scan every subscription visible."
+)
 @click.option("--label", default="", help="Free text stored with the snapshot.")
 @click.option(
     "--save-raw",
@@ -145,37 +161,91 @@ def scan(
     assume_role: str | None,
     accounts: tuple[str, ...],
     parallel: int,
+    gcp_organization: str | None,
+    gcp_projects: tuple[str, ...],
+    azure_subscriptions: tuple[str, ...],
+    azure_all_subscriptions: bool,
     label: str,
     save_raw: Path | None,
     strict: bool,
     as_json: bool,
 ) -> None:
-    """Scan AWS (live, or --from export files) and store a snapshot."""
+    """Scan AWS, Google Cloud and Azure (live, or --from export files) and store one snapshot.
+
+    Live: AWS unless only Google Cloud / Azure options are given (then AWS too only with an AWS
+    option); Google Cloud with --organization / --project; Azure with --subscription /
+    --all-subscriptions."""
+    aws_options = bool(profile or regions or assume_role or accounts or save_raw)
+    gcp = bool(gcp_organization or gcp_projects)
+    azure = bool(azure_subscriptions or azure_all_subscriptions)
     with failures(ctx), progress_display(not as_json) as progress:
         if from_paths:
-            if profile or regions or assume_role or accounts or save_raw:
-                raise click.UsageError(
-                    "--from reads files; --profile/--region/--assume-role/--account/--save-raw are for live scans"
-                )
+            if aws_options or gcp or azure:
+                raise click.UsageError("--from reads files; the cloud options are for live scans")
             from scanner.files import scan_files
 
             snapshot = scan_files(from_paths, label=label, progress=progress)
         else:
-            from scanner.aws import AwsClients, scan_live
+            snapshots = []
+            if aws_options or not (gcp or azure):
+                from scanner.aws import AwsClients, scan_live
 
-            clients = AwsClients.from_profile(profile, regions[0] if regions else None)
-            snapshot = scan_live(
-                clients,
-                regions=list(regions) or None,
-                assume_role=assume_role,
-                accounts=list(accounts) or None,
-                parallel=parallel,
-                label=label,
-                progress=progress,
-                save_raw=save_raw,
-            )
+                clients = AwsClients.from_profile(profile, regions[0] if regions else None)
+                snapshots.append(
+                    scan_live(
+                        clients,
+                        regions=list(regions) or None,
+                        assume_role=assume_role,
+                        accounts=list(accounts) or None,
+                        parallel=parallel,
+                        label=label,
+                        progress=progress,
+                        save_raw=save_raw,
+                    )
+                )
+            if gcp:
+                from scanner.gcp.live import default_clients, scan_gcp
+
+                snapshots.append(
+                    scan_gcp(
+                        default_clients(),
+                        organization=gcp_organization,
+                        projects=gcp_projects,
+                        label=label,
+                        progress=progress,
+                    )
+                )
+            if azure:
+                from scanner.azure.clients import AzureClients
+                from scanner.azure.live import scan_live as scan_azure
+
+                azure_clients = AzureClients()
+                try:
+                    snapshots.append(
+                        scan_azure(
+                            azure_clients,
+                            subscriptions=list(azure_subscriptions) or None,
+                            all_subscriptions=azure_all_subscriptions,
+                            label=label,
+                            progress=progress,
+                        )
+                    )
+                finally:
+                    azure_clients.close()
+            snapshot = combine(snapshots, label)
     with failures(ctx):
         store_and_report(ctx, snapshot, as_json=as_json, strict=strict)
+
+
+def combine(snapshots: list[Snapshot], label: str) -> Snapshot:
+    """One snapshot holding every cloud's collections (a live scan of several clouds)."""
+    if len(snapshots) == 1:
+        return snapshots[0]
+    from models.snapshot import COLLECTIONS
+
+    collections = {name: tuple(item for s in snapshots for item in getattr(s, name)) for name in COLLECTIONS}
+    meta = {key: value for s in snapshots for key, value in s.meta.items()}
+    return Snapshot(source="live", label=label, meta=meta, **collections)
 
 
 @cli.command()
@@ -239,7 +309,8 @@ def demo(ctx: click.Context, as_json: bool) -> None:
     from scanner.files import scan_files
 
     with failures(ctx):
-        snapshot = scan_files([DEMO_DIR / "aws"], label="demo estate")
+        clouds = [DEMO_DIR / cloud for cloud in ("aws", "gcp", "azure") if (DEMO_DIR / cloud).is_dir()]
+        snapshot = scan_files(clouds, label="demo estate")
         store_and_report(ctx, snapshot, as_json=as_json, strict=False)
     if not as_json:
         Console(stderr=True).print(

@@ -263,6 +263,9 @@ def _because(reasons: list[dict[str, Any]]) -> str:
         if "policy" in r and "statement" in r:
             sid = f" ({r['sid']})" if r.get("sid") else ""
             parts.append(f"{r['policy']} #{r['statement']}{sid}")
+        elif "policy" in r:
+            detail = r.get("detail") or r.get("binding") or r.get("rule") or ""
+            parts.append(f"{r['policy']} {detail}".strip())
         else:
             parts.append(str(r.get("detail", r.get("kind", ""))))
     more = f" +{len(reasons) - 3} more" if len(reasons) > 3 else ""

@@ -134,7 +134,7 @@ def test_missing_paths_and_empty_directories(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="no such file or directory"):
         scan_files([tmp_path / "absent.json"])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(BadInputError, match=r"holds no \.json or \.csv export files"):
+    with pytest.raises(BadInputError, match=r"holds no \.json, \.jsonl or \.csv export files"):
         scan_files([tmp_path / "empty"])
 
 

@@ -1,0 +1,317 @@
+"""Live Azure collection through the Azure SDK: list and get calls only.
+
+Order: list the subscriptions (``GET /subscriptions``) and pick the ones to scan; read the
+management-group tree of the tenant (``managementGroups.get <tenant id> $expand=children
+$recurse=true``); then, per subscription, resource groups, resources (with their identities), role
+definitions, role assignments (``listForSubscription``: assignments at, below and above the
+subscription), deny assignments, user-assigned identities and each identity's federated
+credentials; last, service principals with their secret and certificate metadata from Microsoft
+Graph (``GET /v1.0/servicePrincipals?$select=...``).
+
+Every read is a coverage entry. A read the caller may not do (403), a missing object (404) or any
+other error the service answers is a gap and the scan goes on. Credentials that cannot get a token
+or that the service rejects (401) stop the scan with :class:`ScanError`, as does an endpoint that
+cannot be reached. The answers are converted to the JSON shapes the Azure CLI prints
+(:mod:`scanner.azure.shapes`) so :func:`scanner.azure.normalize.normalize_azure` reads both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+from azure.core.rest import HttpRequest
+
+from models import CoverageEntry, CoverageStatus, Snapshot
+from scanner.azure import shapes
+from scanner.azure.clients import AzureClients
+from scanner.azure.ids import arm
+from scanner.azure.normalize import normalize_azure
+from scanner.azure.raw import AzureRaw, management_group_body
+from scanner.errors import ScanError
+
+T = TypeVar("T")
+Progress = Callable[[str], None]
+
+SUBSCRIPTIONS_API_VERSION = "2022-12-01"
+GRAPH_SP_SELECT = "id,appId,displayName,servicePrincipalType,appOwnerOrganizationId,passwordCredentials,keyCredentials"
+
+
+class _Recorder:
+    """Runs each read, turning a failed one into a gap; authentication failures stop the scan."""
+
+    def __init__(self) -> None:
+        self.entries: list[CoverageEntry] = []
+
+    def read(self, scope_id: str, service: str, operation: str, fetch: Callable[[], Iterable[T]]) -> list[T] | None:
+        """All items ``fetch`` yields (every page), or ``None`` if the read failed (a gap is recorded)."""
+        try:
+            items = list(fetch())
+        except ClientAuthenticationError as exc:
+            raise ScanError(
+                f"Azure rejected the credentials at {service} {operation}: {_first_line(exc).rstrip('.')}; "
+                "sign in again (`az login`) or fix the service principal's credentials"
+            ) from exc
+        except ServiceRequestError as exc:
+            raise ScanError(f"cannot reach Azure for {service} {operation}: {_first_line(exc)}") from exc
+        except HttpResponseError as exc:
+            self.entries.append(
+                CoverageEntry(
+                    scope_id=scope_id,
+                    source="api",
+                    service=service,
+                    operation=operation,
+                    status=_status(exc.status_code),
+                    detail=f"HTTP {exc.status_code}: {_error_text(exc)}",
+                )
+            )
+            return None
+        self.entries.append(
+            CoverageEntry(
+                scope_id=scope_id,
+                source="api",
+                service=service,
+                operation=operation,
+                status=CoverageStatus.OK,
+                items=len(items),
+            )
+        )
+        return items
+
+
+def collect_azure(
+    clients: AzureClients,
+    *,
+    subscriptions: Sequence[str] | None = None,
+    all_subscriptions: bool = False,
+    progress: Progress | None = None,
+) -> AzureRaw:
+    """Read one tenant's IAM through the SDK into an :class:`AzureRaw` (``source="api"``).
+
+    ``subscriptions`` names the subscription GUIDs to scan; ``all_subscriptions`` scans every
+    enabled one the caller can list; with neither, the caller must see exactly one subscription.
+    """
+    rec = _Recorder()
+    raw = AzureRaw(source="api")
+    say = progress or (lambda _message: None)
+
+    say("subscriptions")
+    listed = rec.read("/", "resources", "subscriptions.list", lambda: _list_subscriptions(clients))
+    if listed is not None:
+        raw.subscriptions = [shapes.subscription(s) for s in listed]
+    targets = _pick(raw.subscriptions, listed is not None, subscriptions, all_subscriptions)
+    known = {str(s["id"]).lower() for s in raw.subscriptions}
+    raw.tenant_id = _tenant(raw.subscriptions, targets)
+    tenant_scope = raw.tenant_id or "/"
+
+    if raw.tenant_id:
+        say("management groups")
+        tree = rec.read(
+            tenant_scope,
+            "managementgroups",
+            f"managementGroups.get {raw.tenant_id}",
+            lambda: [
+                clients.management_groups().management_groups.get(raw.tenant_id or "", expand="children", recurse=True)
+            ],
+        )
+        if tree:
+            raw.management_groups.append(shapes.management_group(shapes.rest_json(tree[0])))
+
+    for sub in targets:
+        if sub.lower() not in known:
+            raw.subscriptions.append({"id": sub, "name": sub, "tenantId": raw.tenant_id, "state": None})
+        say(f"subscription {sub}")
+        _subscription(clients, rec, raw, sub)
+    _not_scanned(rec, raw, targets)
+
+    say("service principals (Microsoft Graph)")
+    principals = rec.read(tenant_scope, "graph", "servicePrincipals.list", lambda: _graph_service_principals(clients))
+    if principals is not None:
+        raw.service_principals = [shapes.service_principal(p) for p in principals]
+    # Subscriptions were listed before the tenant was known.
+    raw.coverage = [replace(e, scope_id=tenant_scope) if e.scope_id == "/" else e for e in rec.entries]
+    return raw
+
+
+def scan_live(
+    clients: AzureClients,
+    *,
+    subscriptions: Sequence[str] | None = None,
+    all_subscriptions: bool = False,
+    label: str = "",
+    progress: Progress | None = None,
+) -> Snapshot:
+    """:func:`collect_azure`, normalized into a snapshot (not stored: the caller stores it)."""
+    raw = collect_azure(clients, subscriptions=subscriptions, all_subscriptions=all_subscriptions, progress=progress)
+    if progress:
+        progress("normalizing")
+    return normalize_azure(raw).to_snapshot(source="live", label=label, meta={"azure_tenant": raw.tenant_id or ""})
+
+
+def _subscription(clients: AzureClients, rec: _Recorder, raw: AzureRaw, sub: str) -> None:
+    scope = f"/subscriptions/{sub}".lower()
+    resources = clients.resources(sub)
+    authorization = clients.authorization(sub)
+    msi = clients.msi(sub)
+
+    groups = rec.read(scope, "resources", "resourceGroups.list", lambda: resources.resource_groups.list())
+    raw.resource_groups.extend(shapes.resource_group(shapes.rest_json(g)) for g in groups or [])
+    listed = rec.read(scope, "resources", "resources.list", lambda: resources.resources.list())
+    raw.resources.extend(shapes.resource(shapes.rest_json(r)) for r in listed or [])
+
+    definitions = rec.read(
+        scope,
+        "authorization",
+        "roleDefinitions.list",
+        lambda: authorization.role_definitions.list(scope=scope.lstrip("/")),
+    )
+    raw.role_definitions.extend(shapes.role_definition(shapes.rest_json(d)) for d in definitions or [])
+    assignments = rec.read(
+        scope,
+        "authorization",
+        "roleAssignments.listForSubscription",
+        lambda: authorization.role_assignments.list_for_subscription(),
+    )
+    raw.role_assignments.extend(shapes.role_assignment(shapes.rest_json(a)) for a in assignments or [])
+    denies = rec.read(scope, "authorization", "denyAssignments.list", lambda: authorization.deny_assignments.list())
+    raw.deny_assignments.extend(shapes.deny_assignment(shapes.rest_json(d)) for d in denies or [])
+
+    identities = rec.read(
+        scope,
+        "managedidentity",
+        "userAssignedIdentities.listBySubscription",
+        lambda: msi.user_assigned_identities.list_by_subscription(),
+    )
+    for item in identities or []:
+        identity = shapes.identity(shapes.rest_json(item))
+        raw.identities.append(identity)
+        identity_id = str(identity["id"])
+        group, name = str(identity.get("resourceGroup") or ""), str(identity["name"])
+        credentials = rec.read(
+            scope,
+            "managedidentity",
+            f"federatedIdentityCredentials.list {arm(identity_id)}",
+            lambda group=group, name=name: msi.federated_identity_credentials.list(group, name),  # type: ignore[misc]
+        )
+        if credentials is not None:
+            raw.federated_credentials[identity_id] = [
+                shapes.federated_credential(shapes.rest_json(c)) for c in credentials
+            ]
+
+
+def _list_subscriptions(clients: AzureClients) -> Iterable[dict[str, Any]]:
+    """``GET /subscriptions`` through the Resource Manager pipeline, every page."""
+    client = clients.resources("-")
+    url = f"/subscriptions?{urlencode({'api-version': SUBSCRIPTIONS_API_VERSION})}"
+    while url:
+        response = client.send_request(HttpRequest("GET", url))
+        _raise_for_status(response)
+        body = response.json()
+        yield from body.get("value") or []
+        url = body.get("nextLink") or ""
+
+
+def _graph_service_principals(clients: AzureClients) -> Iterable[dict[str, Any]]:
+    """``GET /v1.0/servicePrincipals`` with ``$select`` (metadata only), following ``@odata.nextLink``."""
+    client = clients.graph()
+    url = f"{clients.graph_url.rstrip('/')}/v1.0/servicePrincipals?{urlencode({'$select': GRAPH_SP_SELECT})}"
+    while url:
+        response = client.send_request(HttpRequest("GET", url))
+        _raise_for_status(response)
+        body = response.json()
+        yield from body.get("value") or []
+        url = body.get("@odata.nextLink") or ""
+
+
+def _raise_for_status(response: Any) -> None:
+    """As the SDK's generated operations do: 401 is an authentication failure, other errors a gap."""
+    if response.status_code == 401:
+        raise ClientAuthenticationError(response=response)
+    response.raise_for_status()
+
+
+def _pick(listed: list[dict[str, Any]], could_list: bool, wanted: Sequence[str] | None, every: bool) -> list[str]:
+    if wanted:
+        return list(dict.fromkeys(str(s).lower() for s in wanted))
+    enabled = [str(s["id"]).lower() for s in listed if str(s.get("state") or "Enabled") == "Enabled"]
+    if not could_list:
+        raise ScanError("cannot list Azure subscriptions; name the ones to scan with --subscription")
+    if every:
+        if not enabled:
+            raise ScanError("the credentials see no enabled Azure subscription")
+        return enabled
+    if len(enabled) == 1:
+        return enabled
+    if not enabled:
+        raise ScanError("the credentials see no enabled Azure subscription")
+    raise ScanError(
+        f"the credentials see {len(enabled)} Azure subscriptions; name them with --subscription "
+        "or scan them all with --all-subscriptions"
+    )
+
+
+def _not_scanned(rec: _Recorder, raw: AzureRaw, targets: list[str]) -> None:
+    """Subscriptions the caller can see but did not scan are gaps: their absence proves nothing."""
+    seen = {str(s["id"]).lower(): str(s.get("state") or "") for s in raw.subscriptions}
+
+    def walk(node: dict[str, Any]) -> None:
+        node_id = str(node.get("id") or "").lower()
+        if node_id.startswith("/subscriptions/"):
+            seen.setdefault(node_id.rsplit("/", 1)[-1], "")
+        for child in management_group_body(node).get("children") or []:
+            walk(child)
+
+    for tree in raw.management_groups:
+        walk(tree)
+    for sub, state in sorted(seen.items()):
+        if sub in targets:
+            continue
+        why = f"subscription state {state}" if state and state != "Enabled" else "not selected"
+        rec.entries.append(
+            CoverageEntry(
+                scope_id=f"/subscriptions/{sub}",
+                source="api",
+                service="authorization",
+                operation="subscription not scanned",
+                status=CoverageStatus.ERROR,
+                detail=f"{why}; scan it with --subscription {sub} or --all-subscriptions",
+            )
+        )
+
+
+def _tenant(listed: list[dict[str, Any]], targets: list[str]) -> str | None:
+    by_id = {str(s["id"]).lower(): s for s in listed}
+    for sub in targets:
+        tenant = (by_id.get(sub) or {}).get("tenantId")
+        if tenant:
+            return str(tenant).lower()
+    return None
+
+
+def _status(code: int | None) -> CoverageStatus:
+    if code == 403:
+        return CoverageStatus.DENIED
+    if code == 429:
+        return CoverageStatus.THROTTLED
+    return CoverageStatus.ERROR
+
+
+def _error_text(exc: HttpResponseError) -> str:
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None)
+    message = getattr(error, "message", None)
+    if code or message:
+        return f"{code}: {_first(str(message or ''))}"
+    return _first_line(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    return _first(str(exc)) or type(exc).__name__
+
+
+def _first(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0].strip() if lines else ""

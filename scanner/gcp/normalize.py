@@ -1,0 +1,607 @@
+"""Raw Google Cloud answers -> model objects. Pure: no network, no clock, no files.
+
+Ids (the contract with the simulator):
+
+- Scopes: ``organizations/<number>``, ``folders/<number>``, ``projects/<projectId>`` (attribute
+  ``projectNumber``). A project the inputs name only by number is resolved through the project lists
+  (or ``search-all-iam-policies``); one that cannot be resolved keeps ``projects/<number>`` and a gap
+  says so. Parents come from project / folder lists first, then Cloud Asset Inventory ``ancestors``.
+- Principals: the IAM member string: ``serviceAccount:<email>``, ``user:<email>``, ``group:<email>``,
+  ``domain:<d>``, ``allUsers`` / ``allAuthenticatedUsers``, workload identity pools as
+  ``principalSet://iam.googleapis.com/<pool name>/*``, and every other ``principal://`` /
+  ``principalSet://`` member of a pool as itself (attribute ``pool``). Members seen only in bindings
+  are principals too (scope: a service account's project when its email names one, else the scope of
+  the first binding naming them). ``deleted:`` members are not principals (they cannot act).
+- Policies: ``<scope id>#iam-policy`` (GCP_BINDINGS, attached BINDING to the scope);
+  ``serviceAccount:<email>#iam-policy`` (the SA's own policy, attached BINDING to the SA principal);
+  ``<CAI resource name>#iam-policy`` for a resource below a project (attached BINDING to a
+  :class:`Resource` whose id is the CAI name, e.g. ``//storage.googleapis.com/bucket``, kind
+  ``storage:bucket``); roles by role name (GCP_ROLE; predefined ``roles/*`` have scope ``gcp``);
+  deny policies by ``name`` (GCP_DENY, attached DENY to the scope decoded from the name).
+  Documents are the native JSON, untouched. An allow policy without bindings grants nothing and is
+  not recorded (the API returns one for every scope; asset exports leave it out).
+- Credentials: user-managed keys by key ``name`` (SERVICE_ACCOUNT_KEY; never the key material);
+  workload identity providers by provider ``name`` (FEDERATED on the pool principal), with a
+  ``iam:workloadIdentityPoolProvider`` Resource of the same id holding the attribute condition and mapping.
+- Workloads: Compute Engine instances by ``//compute.googleapis.com/projects/<p>/zones/<z>/instances/<name>``.
+
+Roles a binding names that the inputs do not define become a coverage gap (``roles.get <role>``), so
+the simulator answers unknown for them rather than "grants nothing".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+from typing import Any
+
+from models import (
+    Attachment,
+    AttachmentKind,
+    Cloud,
+    CoverageEntry,
+    CoverageStatus,
+    Credential,
+    CredentialKind,
+    Policy,
+    PolicyKind,
+    Principal,
+    PrincipalKind,
+    Resource,
+    Scope,
+    ScopeKind,
+    Workload,
+    WorkloadKind,
+)
+from scanner.errors import BadInputError
+from scanner.gcp import shapes
+from scanner.gcp.raw import GcpRaw, JsonObject
+from scanner.normalized import Normalized
+
+PREDEFINED_ROLE_SCOPE = "gcp"
+AWS_STS_ISSUER = "https://sts.amazonaws.com"
+SCOPE_KINDS = {
+    "organizations": ScopeKind.GCP_ORGANIZATION,
+    "folders": ScopeKind.FOLDER,
+    "projects": ScopeKind.PROJECT,
+}
+SIMPLE_MEMBERS = {
+    "user": PrincipalKind.GCP_USER,
+    "group": PrincipalKind.GCP_GROUP,
+    "domain": PrincipalKind.GCP_DOMAIN,
+    "serviceAccount": PrincipalKind.GCP_SERVICE_ACCOUNT,
+}
+#: Bucket ACL-style members: the owners / editors / viewers of a project, as a group.
+CONVENIENCE_MEMBERS = ("projectOwner", "projectEditor", "projectViewer")
+
+
+def normalize_gcp(raw: GcpRaw) -> Normalized:
+    """Normalize one Google Cloud read. Raises :class:`BadInputError` for answers without the shape
+    Google Cloud gives them (naming the object and field)."""
+    try:
+        return _Builder(raw).build()
+    except shapes.ShapeError as exc:
+        raise BadInputError(f"Google Cloud inputs ({raw.source}): {exc}") from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise BadInputError(f"Google Cloud inputs ({raw.source}): not the shape Google Cloud returns ({what})") from exc
+
+
+@dataclass
+class _Builder:
+    raw: GcpRaw
+    out: Normalized = field(default_factory=Normalized)
+    numbers: dict[str, str] = field(default_factory=dict)  # project number -> project id
+    scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    principals: dict[str, Principal] = field(default_factory=dict)
+    principal_attrs: dict[str, dict[str, str]] = field(default_factory=dict)
+    role_users: dict[str, str] = field(default_factory=dict)  # role -> scope of the first binding naming it
+    policy_docs: dict[str, JsonObject] = field(default_factory=dict)
+    gaps: list[CoverageEntry] = field(default_factory=list)
+    unresolved: set[str] = field(default_factory=set)
+
+    def build(self) -> Normalized:
+        raw = self.raw
+        for project in raw.projects:
+            self.numbers[str(project.get("projectNumber", ""))] = shapes.need_text(project, "projectId", "project")
+        for number, project_id in raw.project_numbers.items():
+            self.numbers.setdefault(number, project_id)
+        self._hierarchy()
+        self._service_accounts()
+        self._pools()
+        for key in sorted(raw.iam_policies, key=_scope_order):
+            scope = self.scope_id(key)
+            self._allow_policy(f"{scope}#iam-policy", scope, scope, raw.iam_policies[key], scope)
+        self._sa_policies()
+        self._resource_policies()
+        self._roles()
+        self._deny_policies()
+        self._keys()
+        self._providers()
+        self._instances()
+        self._finish()
+        return self.out
+
+    # --- scopes -------------------------------------------------------------------------------
+
+    def scope_id(self, name: str) -> str:
+        """``projects/<number>`` -> ``projects/<projectId>`` when known; other names unchanged."""
+        kind, _, ident = name.partition("/")
+        if kind == "projects" and ident.isdigit():
+            if ident in self.numbers:
+                return f"projects/{self.numbers[ident]}"
+            self.unresolved.add(ident)
+        return name
+
+    def ensure_scope(self, scope_id: str, *, name: str | None = None, parent: str | None = None) -> str:
+        kind = scope_id.partition("/")[0]
+        if kind not in SCOPE_KINDS or not scope_id.partition("/")[2]:
+            raise shapes.ShapeError(f"{scope_id!r} is not organizations/<n>, folders/<n> or projects/<id>")
+        entry = self.scopes.setdefault(scope_id, {"name": None, "parent": None, "attributes": {}})
+        if name and not entry["name"]:
+            entry["name"] = name
+        if parent and not entry["parent"] and parent != scope_id:
+            entry["parent"] = parent
+        return scope_id
+
+    def _hierarchy(self) -> None:
+        raw = self.raw
+        for org in raw.organizations:
+            name = shapes.need_text(org, "name", "organization")
+            self.ensure_scope(name, name=org.get("displayName"))
+        for folder in raw.folders:
+            name = shapes.need_text(folder, "name", "folder")
+            parent = folder.get("parent")
+            self.ensure_scope(name, name=folder.get("displayName"), parent=self.scope_id(parent) if parent else None)
+        for project in raw.projects:
+            scope = self.ensure_scope(
+                f"projects/{project['projectId']}",
+                name=project.get("name") or project.get("displayName"),
+                parent=_project_parent(project.get("parent")),
+            )
+            if project.get("projectNumber"):
+                self.scopes[scope]["attributes"]["projectNumber"] = str(project["projectNumber"])
+            if project.get("lifecycleState"):
+                self.scopes[scope]["attributes"]["lifecycleState"] = str(project["lifecycleState"])
+        for first in sorted(raw.ancestors):
+            chain = [self.scope_id(a) for a in raw.ancestors[first] if a.partition("/")[0] in SCOPE_KINDS]
+            for child, parent in pairwise(chain):
+                self.ensure_scope(child, parent=parent)
+            if chain:
+                self.ensure_scope(chain[-1])
+        for number, project_id in self.numbers.items():
+            if number and f"projects/{project_id}" in self.scopes:
+                self.scopes[f"projects/{project_id}"]["attributes"].setdefault("projectNumber", number)
+
+    # --- principals ---------------------------------------------------------------------------
+
+    def add_principal(self, principal: Principal) -> None:
+        self.principals.setdefault(principal.id, principal)
+
+    def _service_accounts(self) -> None:
+        for i, account in enumerate(self.raw.service_accounts):
+            email = shapes.need_text(account, "email", f"serviceAccounts[{i}]")
+            project = (
+                account.get("projectId") or _sa_project(account.get("name", "")) or shapes.sa_project_from_email(email)
+            )
+            if not project:
+                raise shapes.ShapeError(f"serviceAccounts[{i}] ({email}) names no project")
+            attributes = {"displayName": str(account.get("displayName", ""))}
+            if account.get("disabled"):
+                attributes["disabled"] = "true"
+            if account.get("description"):
+                attributes["description"] = str(account["description"])
+            self.add_principal(
+                Principal(
+                    id=f"serviceAccount:{email}",
+                    cloud=Cloud.GCP,
+                    kind=PrincipalKind.GCP_SERVICE_ACCOUNT,
+                    name=email,
+                    scope_id=self.ensure_scope(self.scope_id(f"projects/{project}")),
+                    native_id=account.get("uniqueId"),
+                    attributes=attributes,
+                )
+            )
+
+    def _pools(self) -> None:
+        for i, pool in enumerate(self.raw.pools):
+            name = shapes.need_text(pool, "name", f"workloadIdentityPools[{i}]")
+            attributes = {"state": str(pool.get("state", ""))}
+            if pool.get("displayName"):
+                attributes["displayName"] = str(pool["displayName"])
+            if pool.get("disabled"):
+                attributes["disabled"] = "true"
+            self._pool_principal(name, attributes)
+
+    def _pool_principal(self, pool_name: str, attributes: dict[str, str] | None = None) -> str:
+        match = shapes.POOL_NAME.match(pool_name)
+        if not match:
+            raise shapes.ShapeError(f"{pool_name!r} is not projects/<n>/locations/<l>/workloadIdentityPools/<pool>")
+        principal_id = f"principalSet://iam.googleapis.com/{pool_name}/*"
+        self.add_principal(
+            Principal(
+                id=principal_id,
+                cloud=Cloud.GCP,
+                kind=PrincipalKind.GCP_WORKLOAD_IDENTITY_POOL,
+                name=match.group("pool"),
+                scope_id=self.ensure_scope(self.scope_id(f"projects/{match.group('project')}")),
+                native_id=pool_name,
+                attributes={"pool": pool_name, **(attributes or {})},
+            )
+        )
+        return principal_id
+
+    def member_principal(self, member: str, binding_scope: str) -> None:
+        """Record the principal a binding member names (nothing for ``deleted:`` and unknown forms)."""
+        if member in self.principals:
+            return
+        if member in ("allUsers", "allAuthenticatedUsers"):
+            self._simple(member, PrincipalKind.GCP_ALL_USERS, member, binding_scope)
+            return
+        prefix, sep, value = member.partition(":")
+        if sep and not value.startswith("//") and prefix in SIMPLE_MEMBERS:
+            scope = binding_scope
+            if prefix == "serviceAccount" and (project := shapes.sa_project_from_email(value)):
+                scope = self.ensure_scope(self.scope_id(f"projects/{project}"))
+            self._simple(member, SIMPLE_MEMBERS[prefix], value, scope)
+        elif sep and prefix in CONVENIENCE_MEMBERS:
+            self._simple(member, PrincipalKind.GCP_GROUP, member, binding_scope, {"convenience": "true"})
+        elif member.startswith(("principal://", "principalSet://")):
+            path = member.split("://", 1)[1]
+            service, _, rest = path.partition("/")
+            if service == "iam.googleapis.com" and (match := shapes.POOL_NAME.match(rest)):
+                pool_name = match.group(0)
+                if member != f"principalSet://iam.googleapis.com/{pool_name}/*":
+                    pool_scope = self.ensure_scope(self.scope_id(f"projects/{match.group('project')}"))
+                    self._simple(
+                        member, PrincipalKind.GCP_WORKLOAD_IDENTITY_POOL, member, pool_scope, {"pool": pool_name}
+                    )
+                else:
+                    self._pool_principal(pool_name)
+            elif service == "iam.googleapis.com" and "/workforcePools/" in rest:
+                pool = rest.split("/subject/")[0].split("/group/")[0].split("/attribute.")[0].rstrip("/*")
+                self._simple(
+                    member, PrincipalKind.GCP_WORKLOAD_IDENTITY_POOL, member, binding_scope, {"workforcePool": pool}
+                )
+
+    def _simple(
+        self, member: str, kind: PrincipalKind, name: str, scope: str, attributes: dict[str, str] | None = None
+    ) -> None:
+        self.add_principal(
+            Principal(id=member, cloud=Cloud.GCP, kind=kind, name=name, scope_id=scope, attributes=attributes or {})
+        )
+
+    # --- allow policies -----------------------------------------------------------------------
+
+    def _allow_policy(self, policy_id: str, scope: str, target: str, document: JsonObject, binding_scope: str) -> None:
+        shapes.check_iam_policy(document, policy_id)
+        if not document.get("bindings"):  # grants nothing; the read itself is in the coverage
+            return
+        if policy_id in self.policy_docs:
+            if _bindings_key(self.policy_docs[policy_id]) != _bindings_key(document):
+                raise shapes.ShapeError(f"the inputs hold two different IAM policies for {target}")
+            return
+        self.policy_docs[policy_id] = document
+        if scope.partition("/")[0] in SCOPE_KINDS:
+            self.ensure_scope(scope)
+        for binding in document.get("bindings", []):
+            self.role_users.setdefault(binding["role"], binding_scope)
+            for member in binding["members"]:
+                self.member_principal(member, binding_scope)
+        self.out.policies.append(
+            Policy(
+                id=policy_id,
+                cloud=Cloud.GCP,
+                kind=PolicyKind.GCP_BINDINGS,
+                name=f"IAM policy of {target}",
+                scope_id=scope,
+                document=document,
+                attributes={"etag": str(document["etag"])} if document.get("etag") else {},
+            )
+        )
+        self.out.attachments.append(Attachment(policy_id=policy_id, target_id=target, kind=AttachmentKind.BINDING))
+
+    def _sa_policies(self) -> None:
+        by_unique_id = {str(a.get("uniqueId")): a["email"] for a in self.raw.service_accounts if a.get("uniqueId")}
+        for key in sorted(self.raw.sa_policies):
+            email = key if "@" in key else by_unique_id.get(key)
+            if email is None:
+                self.gap(
+                    "gcp",
+                    "iam",
+                    f"serviceAccounts.getIamPolicy {key}",
+                    f"the IAM policy of service account {key} (unique id) was read, but no service account list "
+                    "names it; add `gcloud iam service-accounts list --format=json`",
+                )
+                continue
+            principal_id = f"serviceAccount:{email}"
+            self.member_principal(principal_id, "gcp")
+            scope = self.principals[principal_id].scope_id
+            self._allow_policy(f"{principal_id}#iam-policy", scope, principal_id, self.raw.sa_policies[key], scope)
+
+    def _resource_policies(self) -> None:
+        for i, asset in enumerate(self.raw.resource_policies):
+            name = shapes.need_text(asset, "name", f"resourcePolicies[{i}]")
+            asset_type = shapes.need_text(asset, "assetType", name)
+            chain = [self.scope_id(a) for a in asset.get("ancestors", []) if a.partition("/")[0] in SCOPE_KINDS]
+            scope = chain[0] if chain else "gcp"
+            if chain:
+                self.ensure_scope(scope)
+            service, _, type_name = asset_type.partition("/")
+            self.out.resources.append(
+                Resource(
+                    id=name,
+                    cloud=Cloud.GCP,
+                    kind=f"{service.split('.')[0]}:{type_name[:1].lower()}{type_name[1:]}",
+                    name=name.rstrip("/").rsplit("/", 1)[-1],
+                    scope_id=scope,
+                    attributes={"assetType": asset_type},
+                )
+            )
+            self._allow_policy(f"{name}#iam-policy", scope, name, asset["iamPolicy"], scope)
+
+    # --- roles and deny policies --------------------------------------------------------------
+
+    def _roles(self) -> None:
+        for name in sorted(self.raw.roles):
+            role = self.raw.roles[name]
+            shapes.need_list(role, "includedPermissions", f"role {name}", optional=True)
+            owner = name.rsplit("/roles/", 1)[0] if "/roles/" in name else PREDEFINED_ROLE_SCOPE
+            if owner != PREDEFINED_ROLE_SCOPE:
+                self.ensure_scope(self.scope_id(owner))
+            attributes = {"stage": str(role.get("stage", ""))}
+            if role.get("deleted"):
+                attributes["deleted"] = "true"
+            self.out.policies.append(
+                Policy(
+                    id=name,
+                    cloud=Cloud.GCP,
+                    kind=PolicyKind.GCP_ROLE,
+                    name=str(role.get("title") or name),
+                    scope_id=self.scope_id(owner) if owner != PREDEFINED_ROLE_SCOPE else owner,
+                    document=role,
+                    description=role.get("description"),
+                    attributes=attributes,
+                )
+            )
+        for role_name, scope in self.role_users.items():
+            if role_name in self.raw.roles:
+                continue
+            detail = "role not in the inputs"
+            if role_name in self.raw.listed_roles:
+                detail = (
+                    f"role not in the inputs with its permissions: {self.raw.listed_roles[role_name]} lists it "
+                    f"without includedPermissions (no --view=FULL); add `gcloud iam roles describe {role_name} "
+                    "--format=json`"
+                )
+            self.gap(scope, "iam", f"roles.get {role_name}", detail)
+
+    def _deny_policies(self) -> None:
+        for i, policy in enumerate(self.raw.deny_policies):
+            shapes.check_deny_policy(policy, f"denyPolicies[{i}]")
+            scope = self.ensure_scope(self.scope_id(shapes.deny_attachment_scope(policy["name"])))
+            self.out.policies.append(
+                Policy(
+                    id=policy["name"],
+                    cloud=Cloud.GCP,
+                    kind=PolicyKind.GCP_DENY,
+                    name=str(policy.get("displayName") or policy["name"].rsplit("/", 1)[-1]),
+                    scope_id=scope,
+                    document=policy,
+                    native_id=policy.get("uid"),
+                    created=shapes.parse_time(policy.get("createTime"), f"{policy['name']}.createTime"),
+                    updated=shapes.parse_time(policy.get("updateTime"), f"{policy['name']}.updateTime"),
+                )
+            )
+            self.out.attachments.append(Attachment(policy_id=policy["name"], target_id=scope, kind=AttachmentKind.DENY))
+
+    # --- credentials --------------------------------------------------------------------------
+
+    def _keys(self) -> None:
+        for email in sorted(self.raw.keys):
+            principal_id = f"serviceAccount:{email}"
+            system = user = 0
+            for i, key in enumerate(self.raw.keys[email]):
+                where = f"keys of {email}[{i}]"
+                name = shapes.need_text(key, "name", where)
+                match = shapes.KEY_NAME.match(name)
+                if not match:
+                    raise shapes.ShapeError(f"{where}.name {name!r} is not projects/<p>/serviceAccounts/<sa>/keys/<id>")
+                if principal_id not in self.principals:
+                    project = match["project"] if match["project"] != "-" else shapes.sa_project_from_email(email)
+                    self.member_principal(principal_id, self.ensure_scope(self.scope_id(f"projects/{project}")))
+                if key.get("keyType") == "SYSTEM_MANAGED":
+                    system += 1
+                    continue
+                user += 1
+                expires = shapes.parse_time(key.get("validBeforeTime"), f"{where}.validBeforeTime")
+                self.out.credentials.append(
+                    Credential(
+                        id=name,
+                        principal_id=principal_id,
+                        kind=CredentialKind.SERVICE_ACCOUNT_KEY,
+                        active=not key.get("disabled", False),
+                        key_id=match.group("key"),
+                        created=shapes.parse_time(key.get("validAfterTime"), f"{where}.validAfterTime"),
+                        expires=None if expires is None or expires.year == shapes.NEVER_YEAR else expires,
+                    )
+                )
+            attrs = self.principal_attrs.setdefault(principal_id, {})
+            attrs["systemManagedKeys"] = str(system)
+            attrs["userManagedKeys"] = str(user)
+
+    def _providers(self) -> None:
+        for i, provider in enumerate(self.raw.providers):
+            name = shapes.need_text(provider, "name", f"workloadIdentityPoolProviders[{i}]")
+            match = shapes.PROVIDER_NAME.match(name)
+            if not match:
+                raise shapes.ShapeError(f"provider name {name!r} is not <pool name>/providers/<id>")
+            pool_id = self._pool_principal(match.group("pool"))
+            mapping = provider.get("attributeMapping") or {}
+            attributes = {
+                "state": str(provider.get("state", "")),
+                "attributeCondition": str(provider.get("attributeCondition", "")),
+                "attributeMapping": json.dumps(mapping, sort_keys=True),
+            }
+            issuer: str | None = None
+            audiences: tuple[str, ...] = ()
+            if isinstance(provider.get("oidc"), dict):
+                issuer = shapes.need_text(provider["oidc"], "issuerUri", f"{name}.oidc")
+                audiences = tuple(provider["oidc"].get("allowedAudiences") or ())
+                if not audiences:  # the documented default: the provider's own resource name
+                    audiences = (f"//iam.googleapis.com/{name}", f"https://iam.googleapis.com/{name}")
+                attributes["protocol"] = "oidc"
+            elif isinstance(provider.get("aws"), dict):
+                account = shapes.need_text(provider["aws"], "accountId", f"{name}.aws")
+                issuer, audiences = AWS_STS_ISSUER, (account,)
+                attributes["awsAccountId"] = account
+                attributes["protocol"] = "aws"
+            elif isinstance(provider.get("saml"), dict):
+                attributes["protocol"] = "saml"
+            else:
+                raise shapes.ShapeError(f"{name} has none of oidc, aws, saml")
+            if provider.get("disabled"):
+                attributes["disabled"] = "true"
+            scope = self.principals[pool_id].scope_id
+            self.out.resources.append(
+                Resource(
+                    id=name,
+                    cloud=Cloud.GCP,
+                    kind="iam:workloadIdentityPoolProvider",
+                    name=match.group("provider"),
+                    scope_id=scope,
+                    attributes=attributes,
+                )
+            )
+            if issuer is None:  # SAML: the issuer is inside the IdP metadata XML, which is not parsed here
+                continue
+            self.out.credentials.append(
+                Credential(
+                    id=name,
+                    principal_id=pool_id,
+                    kind=CredentialKind.FEDERATED,
+                    active=provider.get("state", "ACTIVE") == "ACTIVE" and not provider.get("disabled", False),
+                    issuer=issuer,
+                    subjects=None,
+                    audiences=audiences,
+                )
+            )
+
+    # --- workloads ----------------------------------------------------------------------------
+
+    def _instances(self) -> None:
+        for i, instance in enumerate(self.raw.instances):
+            where = f"instances[{i}]"
+            name = shapes.need_text(instance, "name", where)
+            zone_url = shapes.need_text(instance, "zone", where)
+            match = shapes.ZONE_URL.search(zone_url)
+            if not match:
+                raise shapes.ShapeError(f"{where}.zone {zone_url!r} is not .../projects/<p>/zones/<z>")
+            emails = [
+                shapes.need_text(sa, "email", f"{where}.serviceAccounts[{j}]")
+                for j, sa in enumerate(instance.get("serviceAccounts") or [])
+            ]
+            if not emails:
+                continue
+            scope = self.ensure_scope(self.scope_id(f"projects/{match['project']}"))
+            principal_ids = tuple(f"serviceAccount:{e}" for e in emails)
+            for principal_id in principal_ids:
+                self.member_principal(principal_id, scope)
+            scopes = sorted({s for sa in instance["serviceAccounts"] for s in sa.get("scopes") or ()})
+            self.out.workloads.append(
+                Workload(
+                    id=f"//compute.googleapis.com/projects/{match['project']}/zones/{match['zone']}/instances/{name}",
+                    cloud=Cloud.GCP,
+                    kind=WorkloadKind.GCE_INSTANCE,
+                    name=name,
+                    scope_id=scope,
+                    principal_ids=principal_ids,
+                    region=match.group("zone"),
+                    attributes={
+                        "instanceId": str(instance.get("id", "")),
+                        "status": str(instance.get("status", "")),
+                        "oauthScopes": " ".join(scopes),
+                    },
+                )
+            )
+
+    # --- output -------------------------------------------------------------------------------
+
+    def gap(self, scope_id: str, service: str, operation: str, detail: str) -> None:
+        if any(e.operation == operation for e in (*self.raw.coverage, *self.gaps)):
+            return
+        self.gaps.append(
+            CoverageEntry(
+                scope_id=scope_id,
+                source=self.raw.source,
+                service=service,
+                operation=operation,
+                status=CoverageStatus.ERROR,
+                detail=detail,
+            )
+        )
+
+    def _finish(self) -> None:
+        for number in sorted(self.unresolved):
+            if number not in self.numbers:
+                self.gap(
+                    f"projects/{number}",
+                    "cloudresourcemanager",
+                    f"projects.get projects/{number}",
+                    f"project number {number} has no project id in the inputs, so its scope id stays "
+                    f"projects/{number}; add `gcloud projects list --format=json`",
+                )
+        for scope_id, entry in self.scopes.items():
+            parent = entry["parent"]
+            if parent:
+                parent = self.scope_id(parent)
+            self.out.scopes.append(
+                Scope(
+                    id=scope_id,
+                    cloud=Cloud.GCP,
+                    kind=SCOPE_KINDS[scope_id.partition("/")[0]],
+                    name=str(entry["name"] or scope_id.partition("/")[2]),
+                    parent_id=parent,
+                    attributes=dict(entry["attributes"]),
+                )
+            )
+        for principal_id, principal in self.principals.items():
+            extra = self.principal_attrs.get(principal_id)
+            if extra:
+                principal = _with_attributes(principal, extra)
+            self.out.principals.append(principal)
+        self.out.coverage.extend(self.raw.coverage)
+        self.out.coverage.extend(self.gaps)
+
+
+def _with_attributes(principal: Principal, extra: dict[str, str]) -> Principal:
+    return replace(principal, attributes={**principal.attributes, **extra})
+
+
+def _project_parent(parent: Any) -> str | None:
+    """``{"type": "folder", "id": "45"}`` (gcloud) or ``"folders/45"`` (Resource Manager v3) -> ``folders/45``."""
+    if isinstance(parent, str) and parent:
+        return parent
+    if isinstance(parent, dict) and parent.get("type") and parent.get("id"):
+        kind = {"organization": "organizations", "folder": "folders"}.get(str(parent["type"]))
+        if kind is None:
+            raise shapes.ShapeError(f"project parent type {parent['type']!r} is not organization or folder")
+        return f"{kind}/{parent['id']}"
+    return None
+
+
+def _sa_project(name: str) -> str | None:
+    match = shapes.SA_NAME.match(name)
+    return match.group("project") if match and match.group("project") != "-" else None
+
+
+def _scope_order(name: str) -> tuple[int, str]:
+    return (list(SCOPE_KINDS).index(name.partition("/")[0]) if name.partition("/")[0] in SCOPE_KINDS else 9, name)
+
+
+def _bindings_key(document: JsonObject) -> str:
+    bindings = [
+        {**b, "members": sorted(b.get("members", []))} for b in document.get("bindings", []) if isinstance(b, dict)
+    ]
+    return json.dumps(sorted(bindings, key=lambda b: json.dumps(b, sort_keys=True)), sort_keys=True)

@@ -1,0 +1,75 @@
+"""Reads of Google Cloud REST APIs that have no client library here: workload identity pools and
+providers (IAM v1) and Compute Engine instances, through an authorized ``requests`` session.
+
+Answers are the REST JSON itself (the shapes gcloud prints). Error answers become the same
+``google.api_core`` exceptions the client libraries raise, so the recorder classifies them alike.
+Only GET is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from google.api_core import exceptions as api
+
+from scanner.gcp.raw import JsonObject
+
+IAM_ENDPOINT = "https://iam.googleapis.com"
+COMPUTE_ENDPOINT = "https://compute.googleapis.com"
+
+
+@dataclass
+class RestReader:
+    """GETs against the IAM v1 and Compute v1 REST endpoints with ``session`` (an ``AuthorizedSession``)."""
+
+    session: requests.Session
+    iam_endpoint: str = IAM_ENDPOINT
+    compute_endpoint: str = COMPUTE_ENDPOINT
+    timeout: float = 60.0
+
+    def pools(self, project: str) -> list[JsonObject]:
+        """``projects.locations.workloadIdentityPools.list`` (global location)."""
+        url = f"{self.iam_endpoint}/v1/projects/{project}/locations/global/workloadIdentityPools"
+        return self.pages(url, "workloadIdentityPools")
+
+    def providers(self, pool_name: str) -> list[JsonObject]:
+        """``projects.locations.workloadIdentityPools.providers.list``."""
+        return self.pages(f"{self.iam_endpoint}/v1/{pool_name}/providers", "workloadIdentityPoolProviders")
+
+    def instances(self, project: str) -> list[JsonObject]:
+        """``instances.aggregatedList``: every zone's instances of one project."""
+        url = f"{self.compute_endpoint}/compute/v1/projects/{project}/aggregated/instances"
+        out: list[JsonObject] = []
+        for page in self.each_page(url, {"returnPartialSuccess": "true"}):
+            for scoped in (page.get("items") or {}).values():
+                out.extend(scoped.get("instances") or [])
+            if page.get("unreachables"):
+                raise api.ServiceUnavailable(f"{url}: unreachable zones {page['unreachables']}")  # type: ignore[no-untyped-call]
+        return out
+
+    def pages(self, url: str, key: str) -> list[JsonObject]:
+        return [item for page in self.each_page(url, {}) for item in page.get(key) or []]
+
+    def each_page(self, url: str, params: dict[str, str]) -> list[JsonObject]:
+        pages: list[JsonObject] = []
+        token = ""
+        while True:
+            query = {**params, **({"pageToken": token} if token else {})}
+            pages.append(self.get(url, query))
+            token = str(pages[-1].get("nextPageToken") or "")
+            if not token:
+                return pages
+
+    def get(self, url: str, params: dict[str, str]) -> JsonObject:
+        try:
+            response = self.session.get(url, params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise api.ServiceUnavailable(f"cannot reach {url}: {exc}") from exc  # type: ignore[no-untyped-call]
+        if response.status_code >= 400:
+            raise api.from_http_response(response)  # type: ignore[no-untyped-call]
+        data: Any = response.json()
+        if not isinstance(data, dict):
+            raise api.InternalServerError(f"{url}: the answer is not a JSON object")  # type: ignore[no-untyped-call]
+        return data

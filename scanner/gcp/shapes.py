@@ -1,0 +1,117 @@
+"""Shape checks and name parsing shared by the Google Cloud readers and the normalizer.
+
+Each check raises :class:`ShapeError` naming the field (``bindings[2].members``); callers add the file
+or API the object came from and raise :class:`scanner.errors.BadInputError`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+#: ``validBeforeTime`` of a key that never expires.
+NEVER_YEAR = 9999
+
+DENY_NAME = re.compile(r"^policies/(?P<point>[^/]+)/denypolicies/(?P<id>[^/]+)$")
+KEY_NAME = re.compile(r"^projects/(?P<project>[^/]+)/serviceAccounts/(?P<account>[^/]+)/keys/(?P<key>[^/]+)$")
+SA_NAME = re.compile(r"^projects/(?P<project>[^/]+)/serviceAccounts/(?P<account>[^/]+)$")
+POOL_NAME = re.compile(
+    r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/workloadIdentityPools/(?P<pool>[^/]+)"
+)
+PROVIDER_NAME = re.compile(
+    r"^(?P<pool>projects/[^/]+/locations/[^/]+/workloadIdentityPools/[^/]+)/providers/(?P<provider>[^/]+)$"
+)
+ZONE_URL = re.compile(r"/projects/(?P<project>[^/]+)/zones/(?P<zone>[^/]+)$")
+SA_EMAIL_PROJECT = re.compile(r"^[^@]+@(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$")
+
+
+class ShapeError(ValueError):
+    """An object lacks a field, or a field has the wrong type; the message names the field."""
+
+
+def need_text(obj: Any, key: str, where: str) -> str:
+    if not isinstance(obj, dict):
+        raise ShapeError(f"{where} must be a JSON object")
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise ShapeError(f"{where}.{key} is missing or not a string")
+    return value
+
+
+def need_list(obj: dict[str, Any], key: str, where: str, *, optional: bool = False) -> list[Any]:
+    value = obj.get(key)
+    if value is None and optional:
+        return []
+    if not isinstance(value, list):
+        raise ShapeError(f"{where}.{key} is missing or not a list")
+    return value
+
+
+def check_iam_policy(policy: Any, where: str) -> None:
+    """An IAM Policy JSON: ``bindings`` (absent means none) of ``{"role", "members": [...], "condition"?}``."""
+    if not isinstance(policy, dict):
+        raise ShapeError(f"{where} must be a JSON object (an IAM policy)")
+    for i, binding in enumerate(need_list(policy, "bindings", where, optional=True)):
+        at = f"{where}.bindings[{i}]"
+        need_text(binding, "role", at)
+        members = binding.get("members")
+        if not isinstance(members, list) or not members:
+            raise ShapeError(f"{at}.members is missing or empty (a binding names at least one member)")
+        if not all(isinstance(m, str) and m for m in members):
+            raise ShapeError(f"{at}.members must be strings")
+        condition = binding.get("condition")
+        if condition is not None:
+            need_text(condition, "expression", f"{at}.condition")
+
+
+def check_deny_policy(policy: Any, where: str) -> None:
+    name = need_text(policy, "name", where)
+    if not DENY_NAME.match(name):
+        raise ShapeError(f"{where}.name {name!r} is not policies/<attachment point>/denypolicies/<id>")
+    for i, rule in enumerate(need_list(policy, "rules", where, optional=True)):
+        at = f"{where}.rules[{i}]"
+        if not isinstance(rule, dict) or not isinstance(rule.get("denyRule"), dict):
+            raise ShapeError(f"{at}.denyRule is missing or not an object")
+        deny = rule["denyRule"]
+        for key in ("deniedPrincipals", "exceptionPrincipals", "deniedPermissions", "exceptionPermissions"):
+            need_list(deny, key, f"{at}.denyRule", optional=True)
+
+
+def deny_attachment_scope(name: str) -> str:
+    """``policies/cloudresourcemanager.googleapis.com%2Fprojects%2Fp/denypolicies/x`` -> ``projects/p``."""
+    match = DENY_NAME.match(name)
+    if not match:
+        raise ShapeError(f"deny policy name {name!r} is not policies/<attachment point>/denypolicies/<id>")
+    point = unquote(match.group("point"))
+    service, _, scope = point.partition("/")
+    if service != "cloudresourcemanager.googleapis.com" or not re.match(
+        r"^(organizations|folders|projects)/[^/]+$", scope
+    ):
+        raise ShapeError(f"deny policy {name!r}: attachment point {point!r} is not an organization, folder or project")
+    return scope
+
+
+def parse_time(value: Any, where: str) -> datetime | None:
+    """An RFC 3339 timestamp as the APIs print it; ``None`` when absent."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ShapeError(f"{where} is not a timestamp string")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ShapeError(f"{where} is not an RFC 3339 timestamp: {value!r}") from exc
+    if parsed.tzinfo is None:
+        raise ShapeError(f"{where} has no time zone: {value!r}")
+    return parsed
+
+
+def sa_project_from_email(email: str) -> str | None:
+    """The project of a user-created service account (``x@<project>.iam.gserviceaccount.com``); ``None`` for
+    Google-managed service agents (``gcp-sa-*``) and other domains."""
+    match = SA_EMAIL_PROJECT.match(email)
+    if not match or match.group("project").startswith("gcp-sa-"):
+        return None
+    return match.group("project")

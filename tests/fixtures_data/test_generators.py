@@ -1,0 +1,512 @@
+"""The Google Cloud and Azure demo estates and the cloud bench generator.
+
+The committed demo files must be exactly what their generators write (so they never drift), every file must have
+the shape of the command output it stands for, the planted problems listed in each README must be in the files,
+and nothing may carry secret material. The bench generator must produce the counts it is asked for.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "fixtures" / "demo"
+SHARED = REPO.parent / "shared" / "data"
+NEVER = "9999-12-31T23:59:59Z"
+SECRET_MARKERS = ("privateKeyData", "privateKey", "secretText", "-----BEGIN", "clientSecret")
+
+
+def load_module(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+gcp_gen = load_module(DEMO / "generate_gcp.py")
+azure_gen = load_module(DEMO / "generate_azure.py")
+bench = load_module(REPO / "bench" / "gen_cloud_exports.py")
+needs_shared = pytest.mark.skipif(not SHARED.exists(), reason=f"{SHARED} (the shared iam-dataset) is absent")
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def keys_of(obj: dict[str, Any], *required: str) -> None:
+    missing = [k for k in required if k not in obj]
+    assert not missing, f"missing {missing} in {json.dumps(obj)[:200]}"
+
+
+# --------------------------------------------------------------------------- shape checkers, one per format
+
+Checker = Callable[[Any], None]
+
+
+def cai_export(text: str) -> None:
+    lines = text.splitlines()
+    assert lines
+    for line in lines:
+        asset = json.loads(line)
+        keys_of(asset, "name", "assetType", "iamPolicy", "ancestors", "updateTime")
+        assert asset["name"].startswith("//") and asset["ancestors"][-1].startswith("organizations/")
+        keys_of(asset["iamPolicy"], "version", "bindings", "etag")
+        for b in asset["iamPolicy"]["bindings"]:
+            keys_of(b, "role", "members")
+            assert b["members"] and b["role"].count("roles/") == 1
+            if "condition" in b:
+                keys_of(b["condition"], "expression", "title")
+                assert asset["iamPolicy"]["version"] == 3
+
+
+def each(*required: str, check: Callable[[dict[str, Any]], bool] = lambda _: True) -> Checker:
+    def checker(content: Any) -> None:
+        assert isinstance(content, list) and content, "expected a non-empty JSON list"
+        for item in content:
+            keys_of(item, *required)
+            assert check(item), json.dumps(item)[:200]
+
+    return checker
+
+
+def gcp_role(content: Any) -> None:
+    keys_of(content, "name", "title", "includedPermissions", "stage", "etag")
+    assert content["includedPermissions"] == sorted(set(content["includedPermissions"]))
+
+
+def gcp_deny(content: Any) -> None:
+    keys_of(content, "name", "uid", "kind", "displayName", "rules", "etag", "createTime")
+    assert content["kind"] == "DenyPolicy" and "/denypolicies/" in content["name"]
+    assert content["name"].startswith("policies/cloudresourcemanager.googleapis.com%2F")
+    for rule in content["rules"]:
+        keys_of(rule["denyRule"], "deniedPrincipals", "deniedPermissions")
+        assert all(re.fullmatch(r"[a-z]+\.googleapis\.com/\w+\.\w+", p) for p in rule["denyRule"]["deniedPermissions"])
+
+
+def gcp_provider(item: dict[str, Any]) -> bool:
+    return "/providers/" in item["name"] and (("oidc" in item) != ("aws" in item))
+
+
+def gcp_instance(item: dict[str, Any]) -> bool:
+    return item["zone"].startswith("https://www.googleapis.com/compute/v1/projects/") and all(
+        {"email", "scopes"} <= set(s) for s in item.get("serviceAccounts", [])
+    )
+
+
+AZ_PERMISSION = {"actions", "notActions", "dataActions", "notDataActions"}
+
+
+def az_definition(item: dict[str, Any]) -> bool:
+    return item["roleType"] in ("BuiltInRole", "CustomRole") and all(
+        set(p) >= AZ_PERMISSION for p in item["permissions"]
+    )
+
+
+def az_deny(content: Any) -> None:
+    assert set(content) == {"value"} and content["value"]
+    for item in content["value"]:
+        keys_of(item, "id", "name", "type", "properties")
+        assert item["type"] == "Microsoft.Authorization/denyAssignments"
+        keys_of(item["properties"], "denyAssignmentName", "permissions", "scope", "principals", "excludePrincipals")
+        keys_of(item["properties"], "doNotApplyToChildScopes", "isSystemProtected")
+        assert all(set(p) >= AZ_PERMISSION for p in item["properties"]["permissions"])
+
+
+def az_management_group(content: Any) -> None:
+    keys_of(content, "id", "name", "displayName", "tenantId", "type", "children")
+
+    def walk(node: dict[str, Any]) -> None:
+        keys_of(node, "id", "name", "displayName", "type")
+        assert node["type"] in ("Microsoft.Management/managementGroups", "/subscriptions")
+        for child in node.get("children") or []:
+            walk(child)
+
+    walk(content)
+
+
+def az_sp(item: dict[str, Any]) -> bool:
+    creds_ok = all(
+        {"keyId", "displayName", "startDateTime", "endDateTime"} <= set(c) for c in item["passwordCredentials"]
+    )
+    keys_ok = all({"keyId", "type", "usage", "startDateTime", "endDateTime"} <= set(c) for c in item["keyCredentials"])
+    return item["servicePrincipalType"] in ("Application", "ManagedIdentity") and creds_ok and keys_ok
+
+
+def az_resource(item: dict[str, Any]) -> bool:
+    identity = item["identity"]
+    return identity is None or ("type" in identity and all(
+        {"principalId", "clientId"} <= set(v) for v in (identity.get("userAssignedIdentities") or {}).values()
+    ))  # fmt: skip
+
+
+GCP_FORMATS: list[tuple[str, Checker]] = [
+    (r"organization-\d+-iam-policy-export\.ndjson", cai_export),
+    (r"organizations-list\.json", each("name", "displayName", check=lambda o: o["name"].startswith("organizations/"))),
+    (r"folders-list.*\.json", each("name", "displayName", "parent", check=lambda f: f["name"].startswith("folders/"))),
+    (r"projects-list\.json", each("projectId", "projectNumber", "name", "parent", "lifecycleState")),
+    (r".*-service-accounts\.json", each("name", "projectId", "uniqueId", "email", "displayName")),
+    (
+        r"keys-.*\.json",
+        each(
+            "name",
+            "keyType",
+            "keyAlgorithm",
+            "keyOrigin",
+            "validAfterTime",
+            "validBeforeTime",
+            check=lambda k: k["keyType"] in ("USER_MANAGED", "SYSTEM_MANAGED") and "/keys/" in k["name"],
+        ),
+    ),
+    (r"role-.*\.json", gcp_role),
+    (r"deny-policy-.*\.json", gcp_deny),
+    (r".*-workload-identity-pools\.json", each("name", "state", "displayName")),
+    (r".*-providers\.json", each("name", "state", "attributeMapping", check=gcp_provider)),
+    (r".*-compute-instances\.json", each("name", "id", "zone", "selfLink", "status", check=gcp_instance)),
+]
+AZURE_FORMATS: list[tuple[str, Checker]] = [
+    (r"management-groups\.json", az_management_group),
+    (r"accounts\.json", each("id", "name", "tenantId", "state", "isDefault")),
+    (r".*-resource-groups\.json", each("id", "name", "location", "type")),
+    (r".*-resources\.json", each("id", "name", "type", "location", "resourceGroup", "identity", check=az_resource)),
+    (
+        r".*-role-assignments\.json",
+        each(
+            "id",
+            "name",
+            "principalId",
+            "principalType",
+            "roleDefinitionId",
+            "scope",
+            "condition",
+            "conditionVersion",
+            "type",
+            check=lambda a: a["id"].lower().startswith(a["scope"].lower() + "/providers/microsoft.authorization/"),
+        ),
+    ),
+    (
+        r"role-definitions\.json",
+        each("id", "name", "roleName", "roleType", "type", "assignableScopes", "permissions", check=az_definition),
+    ),
+    (r".*-deny-assignments\.json", az_deny),
+    (
+        r".*-identities\.json",
+        each(
+            "id",
+            "name",
+            "type",
+            "location",
+            "resourceGroup",
+            "principalId",
+            "clientId",
+            "tenantId",
+            check=lambda i: i["type"] == bench.UAI,
+        ),
+    ),
+    (
+        r"federated-credentials-.*\.json",
+        each(
+            "id",
+            "name",
+            "issuer",
+            "subject",
+            "audiences",
+            "type",
+            check=lambda c: "/federatedIdentityCredentials/" in c["id"],
+        ),
+    ),
+    (
+        r"service-principals\.json",
+        each(
+            "id",
+            "appId",
+            "displayName",
+            "servicePrincipalType",
+            "appOwnerOrganizationId",
+            "passwordCredentials",
+            "keyCredentials",
+            check=az_sp,
+        ),
+    ),
+]
+
+
+def check_formats(directory: Path, formats: list[tuple[str, Checker]]) -> int:
+    """Every file (but README.md) matches exactly one format and has its shape; returns the number of files."""
+    files = sorted(p for p in directory.iterdir() if p.name != "README.md")
+    for path in files:
+        matching = [check for pattern, check in formats if re.fullmatch(pattern, path.name)]
+        assert len(matching) == 1, f"{path.name}: {len(matching)} formats match"
+        text = path.read_text()
+        matching[0](text if path.suffix == ".ndjson" else json.loads(text))
+        assert not any(marker in text for marker in SECRET_MARKERS), f"secret-looking field in {path.name}"
+    return len(files)
+
+
+# --------------------------------------------------------------------------- the demo estates
+
+
+@needs_shared
+@pytest.mark.parametrize("generator,name", [(gcp_gen, "gcp"), (azure_gen, "azure")])
+def test_committed_demo_is_what_the_generator_writes(generator: ModuleType, name: str, tmp_path: Path) -> None:
+    generator.generate(tmp_path)
+    generator.validate(tmp_path)
+    committed = {p.name: p.read_bytes() for p in (DEMO / name).iterdir() if p.name != "README.md"}
+    fresh = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(fresh) == sorted(committed)
+    assert [n for n in fresh if fresh[n] != committed[n]] == []
+
+
+@pytest.mark.parametrize("name,formats", [("gcp", GCP_FORMATS), ("azure", AZURE_FORMATS)])
+def test_demo_files_have_their_command_shapes_and_no_secrets(name: str, formats: list[tuple[str, Checker]]) -> None:
+    assert check_formats(DEMO / name, formats) > 10
+    assert sum(p.stat().st_size for p in (DEMO / name).iterdir()) < 1_000_000
+
+
+GCP = DEMO / "gcp"
+AZ = DEMO / "azure"
+
+
+def gcp_assets() -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for line in (GCP / "organization-584739201946-iam-policy-export.ndjson").read_text().splitlines()
+    ]
+
+
+def gcp_policy_of(asset_name: str) -> list[dict[str, Any]]:
+    return next(a["iamPolicy"]["bindings"] for a in gcp_assets() if a["name"] == asset_name)
+
+
+def sa_policy_of(email: str) -> list[dict[str, Any]]:
+    project = email.split("@")[1].split(".")[0]
+    unique = next(a["uniqueId"] for a in load(GCP / f"{project}-service-accounts.json") if a["email"] == email)
+    return gcp_policy_of(f"//iam.googleapis.com/projects/{project}/serviceAccounts/{unique}")
+
+
+def test_gcp_conditional_bindings() -> None:
+    org = gcp_policy_of("//cloudresourcemanager.googleapis.com/organizations/584739201946")
+    alice = next(b for b in org if b["members"] == ["user:alice@example.com"])
+    assert alice["role"] == "roles/resourcemanager.organizationAdmin"
+    assert alice["condition"]["expression"] == 'request.time < timestamp("2025-06-30T00:00:00Z")'
+    shop = gcp_policy_of("//cloudresourcemanager.googleapis.com/projects/318204957316")
+    bob = next(b for b in shop if b["members"] == ["user:bob@example.com"])
+    assert bob["condition"]["expression"].startswith('resource.name.startsWith("projects/_/buckets/shop-prod-invoices/')
+
+
+def test_gcp_deny_policy_spares_only_break_glass() -> None:
+    deny = load(GCP / "deny-policy-deny-sa-key-creation.json")
+    assert "%2Forganizations%2F584739201946/" in deny["name"]
+    [rule] = [r["denyRule"] for r in deny["rules"]]
+    assert rule["deniedPermissions"] == ["iam.googleapis.com/serviceAccountKeys.create"]
+    assert rule["deniedPrincipals"] == ["principalSet://goog/public:all"]
+    assert rule["exceptionPrincipals"] == ["principalSet://goog/group/break-glass@example.com"]
+
+
+def test_gcp_old_never_expiring_user_key() -> None:
+    email = "legacy-exporter@shop-prod.iam.gserviceaccount.com"
+    [key] = [k for k in load(GCP / f"keys-{email}.json") if k["keyType"] == "USER_MANAGED"]
+    assert key["validAfterTime"].startswith("2023-") and key["validBeforeTime"] == NEVER
+    assert not key.get("disabled") and key["name"].startswith(f"projects/shop-prod/serviceAccounts/{email}/keys/")
+    assert key["name"].rsplit("/", 1)[1] in (GCP / "README.md").read_text()
+
+
+def test_gcp_default_compute_sa_is_editor_and_shared_by_vms() -> None:
+    email = "318204957316-compute@developer.gserviceaccount.com"
+    shop = gcp_policy_of("//cloudresourcemanager.googleapis.com/projects/318204957316")
+    assert any(b["role"] == "roles/editor" and f"serviceAccount:{email}" in b["members"] for b in shop)
+    vms = [
+        vm["name"]
+        for vm in load(GCP / "shop-prod-compute-instances.json")
+        if vm["serviceAccounts"][0]["email"] == email
+    ]
+    assert len(vms) >= 3
+
+
+def test_gcp_dev_sa_may_impersonate_prod_sa() -> None:
+    bindings = sa_policy_of("payments-api@shop-prod.iam.gserviceaccount.com")
+    assert {"role": "roles/iam.serviceAccountTokenCreator",
+            "members": ["serviceAccount:ci-runner@shop-dev.iam.gserviceaccount.com"]} in bindings  # fmt: skip
+
+
+def test_gcp_workload_identity_pools() -> None:
+    [aws] = load(GCP / "data-prod-aws-prod-providers.json")
+    assert aws["aws"] == {"accountId": "222222222222"} and "attributeCondition" not in aws
+    [github] = load(GCP / "shop-prod-github-providers.json")
+    assert github["oidc"]["issuerUri"] == "https://token.actions.githubusercontent.com"
+    assert github["attributeCondition"] == "assertion.repository == 'example/shop'"
+    pool_set = "principalSet://iam.googleapis.com/projects/318204957316/locations/global/workloadIdentityPools/github/*"
+    deployer = sa_policy_of("deployer@shop-prod.iam.gserviceaccount.com")
+    assert {"role": "roles/iam.workloadIdentityUser", "members": [pool_set]} in deployer
+    bridge = sa_policy_of("aws-bridge@data-prod.iam.gserviceaccount.com")
+    assert bridge[0]["members"][0].endswith("/workloadIdentityPools/aws-prod/*")
+
+
+def test_gcp_public_bucket_and_roles_described() -> None:
+    public = gcp_policy_of("//storage.googleapis.com/shop-prod-public-assets")
+    assert {"role": "roles/storage.objectViewer", "members": ["allUsers"]} in public
+    used = {b["role"] for a in gcp_assets() for b in a["iamPolicy"]["bindings"]}
+    described = {load(p)["name"] for p in GCP.glob("role-*.json")}
+    assert used == described and "organizations/584739201946/roles/shopDeployer" in described
+
+
+@needs_shared
+def test_gcp_predefined_roles_carry_the_dataset_permissions() -> None:
+    with gzip.open(SHARED / "gcp-predefined-roles.json.gz", "rt") as f:
+        dataset = json.load(f)
+    editor = load(GCP / "role-roles_editor.json")
+    assert editor["includedPermissions"] == sorted(dataset["roles/editor"]["includedPermissions"])
+
+
+def az_all_assignments() -> list[dict[str, Any]]:
+    return [a for p in sorted(AZ.glob("*-role-assignments.json")) for a in load(p)]
+
+
+def sp_named(name: str) -> dict[str, Any]:
+    return next(sp for sp in load(AZ / "service-principals.json") if sp["displayName"] == name)
+
+
+def test_azure_shared_identity_with_github_federation_and_contributor() -> None:
+    [identity] = [i for i in load(AZ / "example-prod-identities.json") if i["name"] == "id-shop-deploy"]
+    users = []
+    for r in load(AZ / "example-prod-resources.json"):
+        attached = {k.lower() for k in ((r["identity"] or {}).get("userAssignedIdentities") or {})}
+        if identity["id"].lower() in attached:
+            users.append((r["type"], r["kind"]))
+    assert sorted(users) == [
+        ("Microsoft.Compute/virtualMachines", None),
+        ("Microsoft.Web/sites", "app,linux"),
+        ("Microsoft.Web/sites", "functionapp,linux"),
+    ]
+    [cred] = load(AZ / "federated-credentials-id-shop-deploy.json")
+    assert cred["issuer"] == "https://token.actions.githubusercontent.com"
+    assert cred["subject"] == "repo:example/deploy:ref:refs/heads/main"
+    assert cred["id"].startswith(identity["id"] + "/federatedIdentityCredentials/")
+    assert any(
+        a["principalId"] == identity["principalId"]
+        and a["roleDefinitionName"] == "Contributor"
+        and a["scope"].endswith("/resourceGroups/rg-shop-prod")
+        for a in az_all_assignments()
+    )
+
+
+def test_azure_owner_at_subscription_to_service_principal() -> None:
+    terraform = sp_named("sp-terraform")
+    [owner] = [a for a in load(AZ / "example-prod-role-assignments.json") if a["principalId"] == terraform["id"]]
+    assert owner["roleDefinitionName"] == "Owner" and owner["principalType"] == "ServicePrincipal"
+    assert owner["scope"] == "/subscriptions/1c6a9e42-7b3d-4f8e-a5c1-2d9b8e7f6a30"
+    owner_guid = next(d["name"] for d in load(AZ / "role-definitions.json") if d["roleName"] == "Owner")
+    assert owner["roleDefinitionId"].endswith(owner_guid)
+
+
+def test_azure_deny_assignment_excludes_break_glass() -> None:
+    [deny] = load(AZ / "example-prod-deny-assignments.json")["value"]
+    props = deny["properties"]
+    assert props["permissions"][0]["actions"] == ["Microsoft.Storage/storageAccounts/delete"]
+    assert props["principals"] == [{"id": "00000000-0000-0000-0000-000000000000", "type": "SystemDefined"}]
+    assert props["excludePrincipals"] == [{"id": sp_named("sp-break-glass")["id"], "type": "ServicePrincipal"}]
+    assert props["doNotApplyToChildScopes"] is False
+    assert deny["name"] in (AZ / "README.md").read_text()
+
+
+def test_azure_service_principal_credentials() -> None:
+    [secret] = sp_named("sp-terraform")["passwordCredentials"]
+    assert secret["endDateTime"].startswith("2299-12-31") and secret["keyId"] in (AZ / "README.md").read_text()
+    [cert] = sp_named("sp-legacy-reporting")["keyCredentials"]
+    assert cert["type"] == "AsymmetricX509Cert" and cert["endDateTime"] < "2025-06-02"
+    assert all(sp["id"] != sp["appId"] for sp in load(AZ / "service-principals.json"))
+
+
+def test_azure_abac_condition_limits_one_container() -> None:
+    [abac] = [a for a in az_all_assignments() if a["condition"]]
+    assert abac["roleDefinitionName"] == "Storage Blob Data Reader" and abac["conditionVersion"] == "2.0"
+    assert "StringEquals 'invoices'" in abac["condition"]
+    assert abac["scope"].endswith("/providers/Microsoft.Storage/storageAccounts/stshopdataprod")
+
+
+def test_azure_management_group_assignments_listed_in_every_subscription() -> None:
+    per_file = [
+        {a["id"] for a in load(p) if "managementGroups" in a["scope"]} for p in AZ.glob("*-role-assignments.json")
+    ]
+    assert len(per_file) == 2 and per_file[0] == per_file[1] and len(per_file[0]) == 3
+    tree = load(AZ / "management-groups.json")
+    corp = next(c for c in tree["children"] if c["name"] == "example-corp")
+    assert sorted(c["name"] for c in corp["children"]) == sorted(s["id"] for s in load(AZ / "accounts.json"))
+
+
+# --------------------------------------------------------------------------- the bench generator
+
+SMALL = {"projects": 10, "service_accounts": 40, "bindings": 300, "subscriptions": 3, "assignments": 150}
+
+
+def bench_counts(out: Path) -> dict[str, int]:
+    gcp, az = out / "gcp", out / "azure"
+    [export] = gcp.glob("*.ndjson")
+    assets = [json.loads(line) for line in export.read_text().splitlines()]
+    return {
+        "projects": len(load(gcp / "projects-list.json")),
+        "service_accounts": sum(len(load(p)) for p in gcp.glob("*-service-accounts.json")),
+        "bindings": sum(len(a["iamPolicy"]["bindings"]) for a in assets),
+        "subscriptions": len(load(az / "accounts.json")),
+        "assignments": len({a["id"] for p in az.glob("*-role-assignments.json") for a in load(p)}),
+    }
+
+
+def test_bench_generator_produces_the_counts_and_shapes(tmp_path: Path) -> None:
+    bench.generate(tmp_path, **SMALL)
+    assert bench_counts(tmp_path) == SMALL
+    check_formats(tmp_path / "gcp", GCP_FORMATS)
+    check_formats(tmp_path / "azure", AZURE_FORMATS)
+    assets = [json.loads(line) for line in next((tmp_path / "gcp").glob("*.ndjson")).read_text().splitlines()]
+    kinds = {a["assetType"] for a in assets}
+    assert {"cloudresourcemanager.googleapis.com/Folder", "iam.googleapis.com/ServiceAccount"} <= kinds
+    for asset in assets:
+        pairs = [(b["role"], json.dumps(b.get("condition"), sort_keys=True)) for b in asset["iamPolicy"]["bindings"]]
+        assert len(pairs) == len(set(pairs)), asset["name"]
+
+
+def test_bench_generator_is_deterministic_and_runs_from_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench.generate(tmp_path / "a", **SMALL)
+    args = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()]
+    monkeypatch.setattr("sys.argv", ["gen_cloud_exports.py", str(tmp_path / "b"), *args])
+    bench.main()
+    first = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in (tmp_path / "a").rglob("*") if p.is_file()}
+    second = {p.relative_to(tmp_path / "b"): p.read_bytes() for p in (tmp_path / "b").rglob("*") if p.is_file()}
+    assert first == second
+
+
+def test_bench_generator_without_the_shared_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "DATA", tmp_path / "absent")
+    bench.generate(tmp_path / "out", **SMALL)
+    assert bench_counts(tmp_path / "out") == SMALL
+    check_formats(tmp_path / "out" / "gcp", GCP_FORMATS)
+
+
+def test_bench_generator_at_degenerate_sizes(tmp_path: Path) -> None:
+    tiny = {"projects": 3, "service_accounts": 3, "bindings": 50, "subscriptions": 1, "assignments": 5}
+    facts = bench.generate(tmp_path, **tiny)
+    assert bench_counts(tmp_path) == tiny and set(facts["who_can"]) == {"gcp", "azure"}
+    with pytest.raises(ValueError):
+        bench.generate(tmp_path, projects=5, service_accounts=4)
+
+
+@needs_shared
+def test_bench_fallback_roles_are_copies_of_the_dataset() -> None:
+    with gzip.open(SHARED / "azure-built-in-roles.json.gz", "rt") as f:
+        by_name = {r["roleName"]: r for r in json.load(f)}
+    assert all(by_name[r["roleName"]] == r for r in bench.azure_fallback_roles())
+    with gzip.open(SHARED / "gcp-predefined-roles.json.gz", "rt") as f:
+        dataset = json.load(f)
+    for name, role in bench.gcp_fallback_roles().items():
+        assert role["includedPermissions"] == sorted(dataset[name]["includedPermissions"]), name

@@ -1,0 +1,56 @@
+"""The Google Cloud demo estate (fixtures/demo/gcp) reads cleanly and shows what its README plants."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from models import AttachmentKind, CredentialKind
+from scanner.normalized import Normalized
+from tests.scanner.gcp.conftest import REPO, by_id, read
+
+DEMO = REPO / "fixtures" / "demo" / "gcp"
+SHOP_PROD = "projects/shop-prod"
+
+
+@pytest.fixture(scope="module")
+def demo() -> Normalized:
+    return read(sorted(p for p in DEMO.iterdir() if p.suffix in (".json", ".ndjson")))
+
+
+def test_every_demo_file_is_read_and_nothing_is_missing(demo: Normalized) -> None:
+    assert not [c for c in demo.coverage if c.is_gap]
+    assert len([c for c in demo.coverage if c.source == "file"]) == len(
+        [p for p in DEMO.iterdir() if p.suffix in (".json", ".ndjson")]
+    )
+    scopes = by_id(demo.scopes)
+    assert scopes[SHOP_PROD].parent_id == "folders/307514962183"
+    assert scopes["folders/629041837552"].parent_id == "organizations/584739201946"
+    demo.to_snapshot(source="files", label="demo", meta={})
+
+
+def test_service_account_assets_named_by_unique_id_attach_to_the_account(demo: Normalized) -> None:
+    payments = "serviceAccount:payments-api@shop-prod.iam.gserviceaccount.com"
+    policy = by_id(demo.policies)[f"{payments}#iam-policy"]
+    members = {m for b in policy.document["bindings"] for m in b["members"]}  # type: ignore[attr-defined]
+    assert "serviceAccount:ci-runner@shop-dev.iam.gserviceaccount.com" in members
+    assert any(a.target_id == payments and a.kind is AttachmentKind.BINDING for a in demo.attachments)
+
+
+def test_planted_keys_and_federation(demo: Normalized) -> None:
+    keys = {c.key_id: c for c in demo.credentials if c.kind is CredentialKind.SERVICE_ACCOUNT_KEY}
+    legacy = keys["97a955ebaaf766e1b42b2cd03f178227703d11d1"]
+    assert legacy.expires is None and legacy.active
+    assert legacy.created == datetime(2023, 2, 14, 16, 56, 57, tzinfo=UTC)
+    assert not keys["2ed6f6ece058419bd4e310a79aa4e8ef7a9a49d1"].active
+    aws = next(c for c in demo.credentials if c.issuer == "https://sts.amazonaws.com")
+    assert aws.audiences == ("222222222222",)
+    provider = by_id(demo.resources)[aws.id]
+    assert provider.attributes["attributeCondition"] == ""  # planted: no condition
+
+
+def test_the_default_compute_account_is_shared_by_five_vms(demo: Normalized) -> None:
+    compute = "serviceAccount:318204957316-compute@developer.gserviceaccount.com"
+    assert len([w for w in demo.workloads if compute in w.principal_ids]) == 5
+    assert not [w for w in demo.workloads if w.name == "scratch-1"]  # runs as no service account

@@ -1,0 +1,265 @@
+"""Google Cloud normalization: ids, kinds, native documents, attachments, credentials and workloads."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from models import (
+    AttachmentKind,
+    CoverageStatus,
+    CredentialKind,
+    PolicyKind,
+    PrincipalKind,
+    ScopeKind,
+    WorkloadKind,
+)
+from scanner.errors import BadInputError
+from scanner.gcp.normalize import normalize_gcp
+from scanner.gcp.raw import GcpRaw
+from tests.scanner.gcp.conftest import (
+    APP,
+    CI,
+    COMPUTE,
+    DEPLOYER,
+    FIXTURES,
+    OPS,
+    ORG,
+    by_id,
+    fixture_files,
+    read,
+    write,
+)
+
+GITHUB_POOL = "projects/100000000002/locations/global/workloadIdentityPools/github"
+AWS_POOL = "projects/100000000002/locations/global/workloadIdentityPools/aws-prod"
+
+
+@pytest.fixture(scope="module")
+def estate():  # type: ignore[no-untyped-def]
+    return read(fixture_files())
+
+
+def test_the_estate_makes_a_snapshot(estate) -> None:  # type: ignore[no-untyped-def]
+    snapshot = estate.to_snapshot(source="files", label="gcp", meta={})
+    assert len(snapshot.scopes) == 6
+    assert {p.cloud for p in snapshot.policies} == {"gcp"}
+
+
+def test_hierarchy_from_lists(estate) -> None:  # type: ignore[no-untyped-def]
+    scopes = by_id(estate.scopes)
+    assert scopes[ORG].kind is ScopeKind.GCP_ORGANIZATION and scopes[ORG].name == "example.com"
+    assert scopes["folders/333333333333"].parent_id == "folders/111111111111"
+    assert scopes["folders/111111111111"].parent_id == ORG
+    assert scopes[APP].kind is ScopeKind.PROJECT
+    assert scopes[APP].parent_id == "folders/333333333333"
+    assert scopes[APP].attributes["projectNumber"] == "100000000001"
+
+
+def test_hierarchy_from_asset_ancestors_alone() -> None:
+    parts = read(fixture_files("asset-export-iam-policy.json", "projects.json"))
+    scopes = by_id(parts.scopes)
+    assert scopes[APP].parent_id == "folders/333333333333"
+    assert scopes["folders/333333333333"].parent_id == "folders/111111111111"
+    assert scopes["folders/111111111111"].parent_id == ORG
+    assert scopes[OPS].parent_id == "folders/222222222222"
+    assert scopes[ORG].parent_id is None
+    assert f"{APP}#iam-policy" in by_id(parts.policies)
+
+
+def test_unresolved_project_numbers_keep_their_number_and_leave_a_gap() -> None:
+    parts = read(fixture_files("asset-export-iam-policy.json"))
+    scopes = by_id(parts.scopes)
+    assert scopes["projects/100000000001"].parent_id == "folders/333333333333"
+    gaps = {c.operation: c for c in parts.coverage if c.is_gap}
+    gap = gaps["projects.get projects/100000000001"]
+    assert gap.status is CoverageStatus.ERROR and "gcloud projects list" in gap.detail
+
+
+def test_search_results_map_project_numbers_to_ids() -> None:
+    parts = read(fixture_files("asset-export-iam-policy.json", "search-all-iam-policies.json"))
+    assert APP in by_id(parts.scopes)
+    assert "projects/100000000001" not in by_id(parts.scopes)
+
+
+def test_allow_policies_keep_the_native_document_and_bind_to_their_scope(estate) -> None:  # type: ignore[no-untyped-def]
+    policy = by_id(estate.policies)[f"{APP}#iam-policy"]
+    assert policy.kind is PolicyKind.GCP_BINDINGS and policy.scope_id == APP
+    assert policy.document["version"] == 3
+    condition = policy.document["bindings"][2]["condition"]
+    assert condition["title"] == "business hours" and "getHours" in condition["expression"]
+    attachments = {(a.policy_id, a.target_id, a.kind) for a in estate.attachments}
+    assert (f"{APP}#iam-policy", APP, AttachmentKind.BINDING) in attachments
+    assert (f"{ORG}#iam-policy", ORG, AttachmentKind.BINDING) in attachments
+
+
+def test_a_service_accounts_own_policy_is_attached_to_the_account(estate) -> None:  # type: ignore[no-untyped-def]
+    policy = by_id(estate.policies)[f"{DEPLOYER}#iam-policy"]
+    assert policy.kind is PolicyKind.GCP_BINDINGS and policy.scope_id == APP
+    assert policy.document["bindings"][0] == {"role": "roles/iam.serviceAccountTokenCreator", "members": [CI]}
+    (attachment,) = [a for a in estate.attachments if a.policy_id == policy.id]
+    assert attachment.target_id == DEPLOYER and attachment.kind is AttachmentKind.BINDING
+
+
+def test_a_service_account_policy_named_by_unique_id_is_resolved(tmp_path: Path) -> None:
+    asset = {
+        "name": "//iam.googleapis.com/projects/acme-prod-app/serviceAccounts/104000000000000000002",
+        "assetType": "iam.googleapis.com/ServiceAccount",
+        "iamPolicy": {"bindings": [{"role": "roles/iam.serviceAccountUser", "members": ["user:dan@example.com"]}]},
+        "ancestors": ["projects/100000000001"],
+    }
+    path = write(tmp_path, "sa.json", [asset], ndjson=True)
+    parts = read([path, *fixture_files("service-accounts-acme-prod-app.json", "projects.json")])
+    assert f"{DEPLOYER}#iam-policy" in by_id(parts.policies)
+    alone = read([path, *fixture_files("projects.json")])
+    assert not [p for p in alone.policies if p.id.endswith("#iam-policy") and "serviceAccount" in p.id]
+    assert [c for c in alone.coverage if c.operation.startswith("serviceAccounts.getIamPolicy") and c.is_gap]
+
+
+def test_resource_policies_bind_to_a_resource(estate) -> None:  # type: ignore[no-untyped-def]
+    bucket = by_id(estate.resources)["//storage.googleapis.com/acme-public"]
+    assert bucket.kind == "storage:bucket" and bucket.scope_id == APP
+    topic = by_id(estate.resources)["//pubsub.googleapis.com/projects/acme-shared-ops/topics/deploys"]
+    assert topic.kind == "pubsub:topic" and topic.scope_id == OPS
+    policy = by_id(estate.policies)["//storage.googleapis.com/acme-public#iam-policy"]
+    assert policy.document["bindings"][0]["members"] == ["allUsers"]
+    assert any(a.target_id == bucket.id and a.policy_id == policy.id for a in estate.attachments)
+
+
+def test_principals_from_lists_and_from_bindings(estate) -> None:  # type: ignore[no-untyped-def]
+    principals = by_id(estate.principals)
+    deployer = principals[DEPLOYER]
+    assert deployer.kind is PrincipalKind.GCP_SERVICE_ACCOUNT
+    assert deployer.native_id == "104000000000000000002" and deployer.scope_id == APP
+    assert principals["serviceAccount:old-batch@acme-prod-app.iam.gserviceaccount.com"].attributes["disabled"] == "true"
+    assert principals[COMPUTE].scope_id == APP  # listed in the project, though its email names no project
+    assert principals["user:alice@example.com"].kind is PrincipalKind.GCP_USER
+    assert principals["user:alice@example.com"].scope_id == APP
+    assert principals["group:payments-eng@example.com"].scope_id == "folders/333333333333"
+    assert principals["domain:example.com"].kind is PrincipalKind.GCP_DOMAIN
+    assert principals["allUsers"].kind is PrincipalKind.GCP_ALL_USERS
+    assert principals["allAuthenticatedUsers"].kind is PrincipalKind.GCP_ALL_USERS
+    assert not [p for p in principals if p.startswith("deleted:")]
+    subset = principals[f"principalSet://iam.googleapis.com/{GITHUB_POOL}/attribute.repository/acme/infra"]
+    assert subset.kind is PrincipalKind.GCP_WORKLOAD_IDENTITY_POOL and subset.attributes["pool"] == GITHUB_POOL
+    assert subset.scope_id == OPS
+
+
+def test_a_service_account_seen_only_in_a_binding_lives_in_its_project() -> None:
+    parts = read(fixture_files("asset-export-iam-policy.json", "projects.json"))
+    ci = by_id(parts.principals)[CI]
+    assert ci.kind is PrincipalKind.GCP_SERVICE_ACCOUNT and ci.scope_id == OPS and ci.native_id is None
+
+
+def test_roles_keep_their_permissions_and_missing_roles_are_gaps(estate) -> None:  # type: ignore[no-untyped-def]
+    policies = by_id(estate.policies)
+    custom = policies["projects/acme-prod-app/roles/deployer"]
+    assert custom.kind is PolicyKind.GCP_ROLE and custom.scope_id == APP
+    assert "iam.serviceAccounts.actAs" in custom.document["includedPermissions"]
+    assert policies["roles/owner"].scope_id == "gcp"
+    assert policies["projects/acme-prod-app/roles/legacyReader"].attributes["deleted"] == "true"
+    gaps = {c.operation: c for c in estate.coverage if c.is_gap}
+    assert set(gaps) == {
+        "roles.get roles/resourcemanager.organizationAdmin",
+        "roles.get organizations/123456789012/roles/securityAuditor",
+        "roles.get roles/iam.serviceAccountUser",
+        "roles.get roles/storage.legacyBucketOwner",
+        "roles.get roles/pubsub.publisher",
+    }
+    gap = gaps["roles.get roles/pubsub.publisher"]
+    assert (gap.service, gap.status, gap.detail, gap.scope_id) == (
+        "iam",
+        CoverageStatus.ERROR,
+        "role not in the inputs",
+        OPS,
+    )
+
+
+def test_deny_policies_attach_where_their_name_says(estate) -> None:  # type: ignore[no-untyped-def]
+    deny = [p for p in estate.policies if p.kind is PolicyKind.GCP_DENY]
+    by_name = {p.id.rsplit("/", 1)[-1]: p for p in deny}
+    org_deny, project_deny = by_name["protect-iam"], by_name["no-sa-keys"]
+    targets = {a.policy_id: a.target_id for a in estate.attachments if a.kind is AttachmentKind.DENY}
+    assert targets[org_deny.id] == ORG
+    assert targets[project_deny.id] == APP  # the name holds the project number
+    assert project_deny.document["rules"][0]["denyRule"]["denialCondition"]["expression"].startswith("!resource")
+    assert org_deny.created == datetime(2024, 1, 5, 12, 0, 0, 318422, tzinfo=UTC)
+
+
+def test_a_deny_policy_on_something_else_is_bad_input(tmp_path: Path) -> None:
+    policy = json.loads((FIXTURES / "deny-no-keys.json").read_text())
+    policy["name"] = "policies/storage.googleapis.com%2Fbuckets%2Fb/denypolicies/x"
+    with pytest.raises(BadInputError, match=r"attachment point 'storage\.googleapis\.com/buckets/b'"):
+        normalize_gcp(GcpRaw(deny_policies=[policy]))
+
+
+def test_user_managed_keys_are_credentials_system_managed_are_counted(estate) -> None:  # type: ignore[no-untyped-def]
+    keys = [c for c in estate.credentials if c.kind is CredentialKind.SERVICE_ACCOUNT_KEY]
+    assert {k.key_id for k in keys} == {
+        "3f1e0c1b2a9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f",
+        "aa11bb22cc33dd44ee55ff6677889900aabbccdd",
+    }
+    old = by_id(keys)[
+        "projects/acme-prod-app/serviceAccounts/deployer@acme-prod-app.iam.gserviceaccount.com/keys/"
+        "3f1e0c1b2a9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f"
+    ]
+    assert old.principal_id == DEPLOYER and old.active
+    assert old.created == datetime(2019, 6, 1, 10, tzinfo=UTC)
+    assert old.expires is None  # 9999-12-31: never expires
+    disabled = next(k for k in keys if k.key_id and k.key_id.startswith("aa11"))
+    assert not disabled.active and disabled.expires == datetime(2025, 1, 10, 10, tzinfo=UTC)
+    principals = by_id(estate.principals)
+    assert principals[DEPLOYER].attributes["systemManagedKeys"] == "1"
+    assert principals[DEPLOYER].attributes["userManagedKeys"] == "2"
+    assert principals[CI].attributes["systemManagedKeys"] == "1"
+    assert "systemManagedKeys" not in principals[COMPUTE].attributes  # its keys were not read: unknown, not 0
+
+
+def test_workload_identity_providers(estate) -> None:  # type: ignore[no-untyped-def]
+    credentials = by_id(c for c in estate.credentials if c.kind is CredentialKind.FEDERATED)
+    github = credentials[f"{GITHUB_POOL}/providers/github-actions"]
+    assert github.principal_id == f"principalSet://iam.googleapis.com/{GITHUB_POOL}/*"
+    assert github.issuer == "https://token.actions.githubusercontent.com" and github.subjects is None
+    assert github.audiences == (
+        f"//iam.googleapis.com/{GITHUB_POOL}/providers/github-actions",
+        f"https://iam.googleapis.com/{GITHUB_POOL}/providers/github-actions",
+    )
+    aws = credentials[f"{AWS_POOL}/providers/aws"]
+    assert aws.issuer == "https://sts.amazonaws.com" and aws.audiences == ("111122223333",)
+    resource = by_id(estate.resources)[f"{GITHUB_POOL}/providers/github-actions"]
+    assert resource.kind == "iam:workloadIdentityPoolProvider" and resource.scope_id == OPS
+    assert resource.attributes["attributeCondition"] == "assertion.repository_owner == 'acme'"
+    assert json.loads(resource.attributes["attributeMapping"])["attribute.repository"] == "assertion.repository"
+    assert by_id(estate.resources)[f"{AWS_POOL}/providers/aws"].attributes["awsAccountId"] == "111122223333"
+    pool = by_id(estate.principals)[f"principalSet://iam.googleapis.com/{AWS_POOL}/*"]
+    assert pool.kind is PrincipalKind.GCP_WORKLOAD_IDENTITY_POOL and pool.attributes["displayName"] == "AWS prod"
+
+
+def test_instances_are_workloads_of_their_service_accounts(estate) -> None:  # type: ignore[no-untyped-def]
+    workloads = by_id(estate.workloads)
+    assert len(workloads) == 3  # the bastion runs as no service account
+    web = workloads["//compute.googleapis.com/projects/acme-prod-app/zones/europe-west1-b/instances/web-1"]
+    assert web.kind is WorkloadKind.GCE_INSTANCE and web.principal_ids == (COMPUTE,)
+    assert web.scope_id == APP and web.region == "europe-west1-b"
+    assert web.attributes["oauthScopes"] == "https://www.googleapis.com/auth/cloud-platform"
+
+
+def test_normalizing_is_pure_and_repeatable() -> None:
+    first = read(fixture_files())
+    second = read(fixture_files())
+    assert first == second
+
+
+def test_a_binding_without_members_is_bad_input_even_from_raw() -> None:
+    raw = GcpRaw(iam_policies={APP: {"bindings": [{"role": "roles/owner", "members": []}]}})
+    with pytest.raises(BadInputError, match=r"bindings\[0\]\.members is missing or empty"):
+        normalize_gcp(raw)
+
+
+def test_an_answer_of_the_wrong_shape_is_bad_input_not_a_crash() -> None:
+    raw = GcpRaw(source="api", instances=[{"name": "vm", "zone": "projects/p/zones/z", "serviceAccounts": "x"}])
+    with pytest.raises(BadInputError, match=r"Google Cloud inputs \(api\)"):
+        normalize_gcp(raw)
