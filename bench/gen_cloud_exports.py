@@ -19,9 +19,8 @@ What the counts mean:
   group scope, which every subscription below lists again; ~10% subscription, ~55% resource group, the rest
   resource scope; ~3% ABAC-conditional).
 
-Role permissions come from the shared iam-dataset snapshot (``../shared/data`` or $IAMDRIFT_SHARED_DATA) when it is
-present, else from the small embedded copies at the end of this file (the GCP fallback uses 20 roles instead of
-50, so the files then differ; the counts do not). Generation takes a few seconds at the default size.
+Role permissions come from the shared iam-dataset snapshot (``../shared/data`` or $IAMDRIFT_SHARED_DATA), read
+at generation time (the repository does not copy it). Generation takes a few seconds at the default size.
 """
 
 from __future__ import annotations
@@ -110,24 +109,33 @@ def spread(total: int, buckets: int) -> list[int]:
 # --------------------------------------------------------------------------- role data
 
 
+AZURE_ROLES = [
+    "Owner", "Contributor", "Reader", "User Access Administrator", "Role Based Access Control Administrator",
+    "Storage Blob Data Reader", "Storage Blob Data Contributor", "Storage Blob Data Owner",
+    "Storage Account Contributor", "Key Vault Secrets User", "Key Vault Secrets Officer", "Key Vault Reader",
+    "Website Contributor", "Managed Identity Operator", "Managed Identity Contributor", "Monitoring Reader",
+    "Log Analytics Reader", "AcrPull", "AcrPush", "Network Contributor",
+]  # fmt: skip
+
+
+def _shared(name: str) -> Any:
+    path = DATA / name
+    if not path.exists():
+        raise SystemExit(f"{path} not found: set IAMDRIFT_SHARED_DATA to the directory holding the iam-dataset files")
+    with gzip.open(path, "rt") as f:
+        return json.load(f)
+
+
 def gcp_roles() -> dict[str, Json]:
     """Predefined roles in use: role name -> {"title", "stage", "includedPermissions"}."""
-    path = DATA / "gcp-predefined-roles.json.gz"
-    if path.exists():
-        with gzip.open(path, "rt") as f:
-            dataset = json.load(f)
-        return {f"roles/{n}": dataset[f"roles/{n}"] for n in GCP_ROLES.split()}
-    return gcp_fallback_roles()
+    dataset = _shared("gcp-predefined-roles.json.gz")
+    return {f"roles/{n}": dataset[f"roles/{n}"] for n in GCP_ROLES.split()}
 
 
 def azure_roles() -> list[Json]:
-    """The 20 built-in role definitions in use, as `az role definition list` prints them (without "id")."""
-    path = DATA / "azure-built-in-roles.json.gz"
-    if path.exists():
-        with gzip.open(path, "rt") as f:
-            by_name = {r["roleName"]: r for r in json.load(f)}
-        return [by_name[r["roleName"]] for r in azure_fallback_roles()]
-    return azure_fallback_roles()
+    """The built-in role definitions in use, as `az role definition list` prints them (without "id")."""
+    by_name = {r["roleName"]: r for r in _shared("azure-built-in-roles.json.gz")}
+    return [by_name[name] for name in AZURE_ROLES]
 
 
 # --------------------------------------------------------------------------- Google Cloud
@@ -803,253 +811,6 @@ def main() -> None:
     generate(
         args.out, args.projects, args.service_accounts, args.bindings, args.subscriptions, args.assignments, args.seed
     )
-
-
-# --------------------------------------------------------------------------- embedded role data (fallback)
-
-
-def parse_blocks(text: str) -> list[tuple[str, str, dict[str, list[str]]]]:
-    """'= name | extra' starts a block; 'field: v1 v2' lines add values to the block's field."""
-    blocks: list[tuple[str, str, dict[str, list[str]]]] = []
-    for line in text.strip().splitlines():
-        if line.startswith("= "):
-            name, _, extra = line[2:].partition(" | ")
-            blocks.append((name, extra, {}))
-        else:
-            field, _, values = line.partition(": ")
-            blocks[-1][2].setdefault(field, []).extend(values.split())
-    return blocks
-
-
-def gcp_fallback_roles() -> dict[str, Json]:
-    return {
-        name: {"title": title, "stage": "GA", "includedPermissions": fields["permissions"]}
-        for name, title, fields in parse_blocks(GCP_FALLBACK_TEXT)
-    }
-
-
-def azure_fallback_roles() -> list[Json]:
-    out = []
-    for name, role_guid, fields in parse_blocks(AZURE_FALLBACK_TEXT):
-        permissions = {k: fields.get(k, []) for k in ("actions", "notActions", "dataActions", "notDataActions")}
-        out.append(
-            {
-                "assignableScopes": ["/"],
-                "description": " ".join(fields["description"]),
-                "name": role_guid,
-                "permissions": [{**permissions, "condition": None, "conditionVersion": None}],
-                "roleName": name,
-                "roleType": "BuiltInRole",
-                "type": "Microsoft.Authorization/roleDefinitions",
-            }
-        )
-    return out
-
-
-# Fallbacks for a clean clone without the shared dataset, copied from it (iam-dataset, MIT licence; see
-# ../shared/data/LICENSE-iam-dataset). Blocks: '= <role> | <title or GUID>', then '<field>: <values>' lines.
-GCP_FALLBACK_TEXT = """
-= roles/storage.objectViewer | Storage Object Viewer
-permissions: resourcemanager.projects.get resourcemanager.projects.list storage.folders.get storage.folders.list
-permissions: storage.managedFolders.get storage.managedFolders.list storage.objects.get storage.objects.list
-= roles/storage.objectCreator | Storage Object Creator
-permissions: orgpolicy.policy.get resourcemanager.projects.get resourcemanager.projects.list
-permissions: storage.folders.create storage.managedFolders.create storage.multipartUploads.abort
-permissions: storage.multipartUploads.create storage.multipartUploads.listParts storage.objects.create
-permissions: storage.objects.createContext
-= roles/bigquery.dataViewer | BigQuery Data Viewer
-permissions: bigquery.datasets.get bigquery.datasets.getIamPolicy bigquery.models.export bigquery.models.getData
-permissions: bigquery.models.getMetadata bigquery.models.list bigquery.propertyGraphs.get
-permissions: bigquery.propertyGraphs.list bigquery.routines.get bigquery.routines.list
-permissions: bigquery.tables.createSnapshot bigquery.tables.export bigquery.tables.get bigquery.tables.getData
-permissions: bigquery.tables.getIamPolicy bigquery.tables.list bigquery.tables.replicateData
-permissions: dataplex.datascans.get dataplex.datascans.getData dataplex.datascans.getIamPolicy
-permissions: dataplex.datascans.list resourcemanager.projects.get resourcemanager.projects.list
-= roles/bigquery.jobUser | BigQuery Job User
-permissions: bigquery.config.get bigquery.jobs.create dataform.folders.create dataform.locations.get
-permissions: dataform.locations.list dataform.repositories.create dataform.repositories.list
-permissions: resourcemanager.projects.get resourcemanager.projects.list
-= roles/pubsub.publisher | Pub/Sub Publisher
-permissions: pubsub.topics.publish
-= roles/pubsub.subscriber | Pub/Sub Subscriber
-permissions: pubsub.snapshots.seek pubsub.subscriptions.consume pubsub.topics.attachSubscription
-= roles/logging.logWriter | Logs Writer
-permissions: logging.logEntries.create logging.logEntries.route
-= roles/monitoring.metricWriter | Monitoring Metric Writer
-permissions: monitoring.metricDescriptors.create monitoring.metricDescriptors.get
-permissions: monitoring.metricDescriptors.list monitoring.monitoredResourceDescriptors.get
-permissions: monitoring.monitoredResourceDescriptors.list monitoring.timeSeries.create
-= roles/secretmanager.secretAccessor | Secret Manager Secret Accessor
-permissions: resourcemanager.projects.get resourcemanager.projects.list secretmanager.versions.access
-= roles/cloudkms.cryptoKeyEncrypterDecrypter | Cloud KMS CryptoKey Encrypter/Decrypter
-permissions: cloudkms.cryptoKeyVersions.useToDecrypt cloudkms.cryptoKeyVersions.useToEncrypt
-permissions: cloudkms.locations.get cloudkms.locations.list resourcemanager.projects.get
-= roles/cloudsql.client | Cloud SQL Client
-permissions: cloudsql.instances.connect cloudsql.instances.get
-= roles/run.invoker | Cloud Run Invoker
-permissions: run.instances.invoke run.jobs.run run.routes.invoke
-= roles/cloudfunctions.invoker | Cloud Functions Invoker
-permissions: cloudfunctions.functions.invoke
-= roles/iam.serviceAccountUser | Service Account User
-permissions: iam.serviceAccounts.actAs iam.serviceAccounts.get iam.serviceAccounts.list
-permissions: resourcemanager.projects.get resourcemanager.projects.list
-= roles/iam.serviceAccountTokenCreator | Service Account Token Creator
-permissions: iam.serviceAccounts.get iam.serviceAccounts.getAccessToken iam.serviceAccounts.getOpenIdToken
-permissions: iam.serviceAccounts.implicitDelegation iam.serviceAccounts.list iam.serviceAccounts.signBlob
-permissions: iam.serviceAccounts.signJwt resourcemanager.projects.get resourcemanager.projects.list
-= roles/iam.workloadIdentityUser | Workload Identity User
-permissions: iam.serviceAccounts.get iam.serviceAccounts.getAccessToken iam.serviceAccounts.getOpenIdToken
-permissions: iam.serviceAccounts.list
-= roles/browser | Browser
-permissions: resourcemanager.folders.get resourcemanager.folders.list resourcemanager.organizations.get
-permissions: resourcemanager.projects.get resourcemanager.projects.getIamPolicy resourcemanager.projects.list
-= roles/cloudtrace.agent | Cloud Trace Agent
-permissions: cloudtrace.traces.patch telemetry.traces.write
-= roles/errorreporting.writer | Error Reporting Writer
-permissions: errorreporting.errorEvents.create
-= roles/artifactregistry.reader | Artifact Registry Reader
-permissions: artifactregistry.attachments.get artifactregistry.attachments.list artifactregistry.dockerimages.get
-permissions: artifactregistry.dockerimages.list artifactregistry.files.download artifactregistry.files.get
-permissions: artifactregistry.files.list artifactregistry.locations.get artifactregistry.locations.list
-permissions: artifactregistry.mavenartifacts.get artifactregistry.mavenartifacts.list
-permissions: artifactregistry.npmpackages.get artifactregistry.npmpackages.list artifactregistry.packages.get
-permissions: artifactregistry.packages.list artifactregistry.projectconfigs.get
-permissions: artifactregistry.projectsettings.get artifactregistry.pythonpackages.get
-permissions: artifactregistry.pythonpackages.list artifactregistry.repositories.downloadArtifacts
-permissions: artifactregistry.repositories.exportArtifacts artifactregistry.repositories.get
-permissions: artifactregistry.repositories.list artifactregistry.repositories.listEffectiveTags
-permissions: artifactregistry.repositories.listTagBindings artifactregistry.repositories.readViaVirtualRepository
-permissions: artifactregistry.rules.get artifactregistry.rules.list artifactregistry.tags.get
-permissions: artifactregistry.tags.list artifactregistry.versions.get artifactregistry.versions.list
-permissions: resourcemanager.projects.get
-"""
-AZURE_FALLBACK_TEXT = """
-= Owner | 8e3af657-a8ff-443c-a75c-2fe8c4bcb635
-description: Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.
-actions: *
-= Contributor | b24988ac-6180-42a0-ab88-20f7382dd24c
-description: Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC,
-description: manage assignments in Azure Blueprints, or share image galleries.
-actions: *
-notActions: Microsoft.Authorization/*/Delete Microsoft.Authorization/*/Write
-notActions: Microsoft.Authorization/elevateAccess/Action Microsoft.Blueprint/blueprintAssignments/write
-notActions: Microsoft.Blueprint/blueprintAssignments/delete Microsoft.Compute/galleries/share/action
-notActions: Microsoft.Purview/consents/write Microsoft.Purview/consents/delete
-notActions: Microsoft.Resources/deploymentStacks/manageDenySetting/action Microsoft.Subscription/cancel/action
-notActions: Microsoft.Subscription/enable/action
-= Reader | acdd72a7-3385-48ef-bd42-f606fba81ae7
-description: View all resources, but does not allow you to make any changes.
-actions: */read
-= User Access Administrator | 18d7d88d-d35e-4fb5-a5c3-7773c20a72d9
-description: Lets you manage user access to Azure resources.
-actions: */read Microsoft.Authorization/* Microsoft.Support/*
-= Role Based Access Control Administrator | f58310d9-a9f6-439a-9e8d-f62e7b41a168
-description: Manage access to Azure resources by assigning roles using Azure RBAC. This role does not allow you
-description: to manage access using other ways, such as Azure Policy.
-actions: Microsoft.Authorization/roleAssignments/write Microsoft.Authorization/roleAssignments/delete */read
-actions: Microsoft.Support/*
-= Storage Blob Data Reader | 2a2b9908-6ea1-4ae2-8e65-a410df84e7d1
-description: Allows for read access to Azure Storage blob containers and data
-actions: Microsoft.Storage/storageAccounts/blobServices/containers/read
-actions: Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action
-dataActions: Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read
-= Storage Blob Data Contributor | ba92f5b4-2d11-453d-a403-e96b0029c9fe
-description: Allows for read, write and delete access to Azure Storage blob containers and data
-actions: Microsoft.Storage/storageAccounts/blobServices/containers/delete
-actions: Microsoft.Storage/storageAccounts/blobServices/containers/read
-actions: Microsoft.Storage/storageAccounts/blobServices/containers/write
-actions: Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action
-dataActions: Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete
-dataActions: Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read
-dataActions: Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write
-dataActions: Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action
-dataActions: Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action
-= Storage Blob Data Owner | b7e6dc6d-f1e8-4753-8033-0f276bb0955b
-description: Allows for full access to Azure Storage blob containers and data, including assigning POSIX access
-description: control.
-actions: Microsoft.Storage/storageAccounts/blobServices/containers/*
-actions: Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action
-dataActions: Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*
-= Storage Account Contributor | 17d1049b-9a84-46fb-8f53-869881c3d3ab
-description: Lets you manage storage accounts, including accessing storage account keys which provide full access
-description: to storage account data.
-actions: Microsoft.Authorization/*/read Microsoft.Insights/alertRules/*
-actions: Microsoft.Insights/diagnosticSettings/*
-actions: Microsoft.Network/virtualNetworks/subnets/joinViaServiceEndpoint/action
-actions: Microsoft.ResourceHealth/availabilityStatuses/read Microsoft.Resources/deployments/*
-actions: Microsoft.Resources/subscriptions/resourceGroups/read Microsoft.Storage/storageAccounts/*
-actions: Microsoft.Support/*
-= Key Vault Secrets User | 4633458b-17de-408a-b874-0445c86b69e6
-description: Read secret contents. Only works for key vaults that use the 'Azure role-based access control'
-description: permission model.
-dataActions: Microsoft.KeyVault/vaults/secrets/getSecret/action
-dataActions: Microsoft.KeyVault/vaults/secrets/readMetadata/action
-= Key Vault Secrets Officer | b86a8fe4-44ce-4948-aee5-eccb2c155cd7
-description: Perform any action on the secrets of a key vault, except manage permissions. Only works for key
-description: vaults that use the 'Azure role-based access control' permission model.
-actions: Microsoft.Authorization/*/read Microsoft.Insights/alertRules/* Microsoft.Resources/deployments/*
-actions: Microsoft.Resources/subscriptions/resourceGroups/read Microsoft.Support/*
-actions: Microsoft.KeyVault/checkNameAvailability/read Microsoft.KeyVault/deletedVaults/read
-actions: Microsoft.KeyVault/locations/*/read Microsoft.KeyVault/vaults/*/read
-actions: Microsoft.KeyVault/operations/read
-dataActions: Microsoft.KeyVault/vaults/secrets/*
-= Key Vault Reader | 21090545-7ca7-4776-b22c-e363652d74d2
-description: Read metadata of key vaults and its certificates, keys, and secrets. Cannot read sensitive values
-description: such as secret contents or key material. Only works for key vaults that use the 'Azure role-based
-description: access control' permission model.
-actions: Microsoft.Authorization/*/read Microsoft.Insights/alertRules/*
-actions: Microsoft.Resources/subscriptions/resourceGroups/read Microsoft.Support/*
-actions: Microsoft.KeyVault/checkNameAvailability/read Microsoft.KeyVault/deletedVaults/read
-actions: Microsoft.KeyVault/locations/*/read Microsoft.KeyVault/vaults/*/read
-actions: Microsoft.KeyVault/operations/read
-dataActions: Microsoft.KeyVault/vaults/*/read Microsoft.KeyVault/vaults/secrets/readMetadata/action
-= Website Contributor | de139f84-1756-47ae-9be6-808fbbe84772
-description: Lets you manage websites (not web plans), but not access to them.
-actions: Microsoft.Authorization/*/read Microsoft.Insights/alertRules/* Microsoft.Insights/components/*
-actions: Microsoft.ResourceHealth/availabilityStatuses/read Microsoft.Resources/deployments/*
-actions: Microsoft.Resources/subscriptions/resourceGroups/read Microsoft.Support/*
-actions: Microsoft.Web/certificates/* Microsoft.Web/listSitesAssignedToHostName/read
-actions: Microsoft.Web/register/action Microsoft.Web/serverFarms/join/action Microsoft.Web/serverFarms/read
-actions: Microsoft.Web/sites/*
-= Managed Identity Operator | f1a07417-d97a-45cb-824c-7a7467783830
-description: Read and Assign User Assigned Identity
-actions: Microsoft.ManagedIdentity/userAssignedIdentities/*/read
-actions: Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action Microsoft.Authorization/*/read
-actions: Microsoft.Insights/alertRules/* Microsoft.Resources/subscriptions/resourceGroups/read
-actions: Microsoft.Resources/deployments/* Microsoft.Support/*
-= Managed Identity Contributor | e40ec5ca-96e0-45a2-b4ff-59039f2c2b59
-description: Create, Read, Update, and Delete User Assigned Identity
-actions: Microsoft.ManagedIdentity/userAssignedIdentities/read
-actions: Microsoft.ManagedIdentity/userAssignedIdentities/write
-actions: Microsoft.ManagedIdentity/userAssignedIdentities/delete
-actions: Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read
-actions: Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write
-actions: Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete
-actions: Microsoft.ManagedIdentity/userAssignedIdentities/revokeTokens/action Microsoft.Authorization/*/read
-actions: Microsoft.Insights/alertRules/* Microsoft.Resources/subscriptions/resourceGroups/read
-actions: Microsoft.Resources/deployments/* Microsoft.Support/*
-= Monitoring Reader | 43d0d8ad-25c7-4714-9337-8ba259a9fe05
-description: Can read all monitoring data.
-actions: */read Microsoft.OperationalInsights/workspaces/search/action Microsoft.Support/*
-= Log Analytics Reader | 73c42c96-874c-492b-b04d-ab87d138a893
-description: Log Analytics Reader can view and search all monitoring data as well as and view monitoring
-description: settings, including viewing the configuration of Azure diagnostics on all Azure resources.
-actions: */read Microsoft.OperationalInsights/workspaces/analytics/query/action
-actions: Microsoft.OperationalInsights/workspaces/search/action Microsoft.Support/*
-notActions: Microsoft.OperationalInsights/workspaces/sharedKeys/read
-dataActions: Microsoft.OperationalInsights/workspaces/jobs/export/action
-= AcrPull | 7f951dda-4ed3-4680-a7ca-43fe172d538d
-description: acr pull
-actions: Microsoft.ContainerRegistry/registries/pull/read
-= AcrPush | 8311e382-0749-4cb8-b61a-304f252e45ec
-description: acr push
-actions: Microsoft.ContainerRegistry/registries/pull/read Microsoft.ContainerRegistry/registries/push/write
-= Network Contributor | 4d97b98b-1d4f-4787-a291-c67834d212e7
-description: Lets you manage networks, but not access to them.
-actions: Microsoft.Authorization/*/read Microsoft.Insights/alertRules/* Microsoft.Network/*
-actions: Microsoft.ResourceHealth/availabilityStatuses/read Microsoft.Resources/deployments/*
-actions: Microsoft.Resources/subscriptions/resourceGroups/read Microsoft.Support/*
-"""
 
 
 if __name__ == "__main__":

@@ -461,6 +461,7 @@ def bench_counts(out: Path) -> dict[str, int]:
     }
 
 
+@needs_shared
 def test_bench_generator_produces_the_counts_and_shapes(tmp_path: Path) -> None:
     bench.generate(tmp_path, **SMALL)
     assert bench_counts(tmp_path) == SMALL
@@ -474,6 +475,7 @@ def test_bench_generator_produces_the_counts_and_shapes(tmp_path: Path) -> None:
         assert len(pairs) == len(set(pairs)), asset["name"]
 
 
+@needs_shared
 def test_bench_generator_is_deterministic_and_runs_from_the_cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -486,27 +488,18 @@ def test_bench_generator_is_deterministic_and_runs_from_the_cli(
     assert first == second
 
 
-def test_bench_generator_without_the_shared_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bench_generator_without_the_shared_dataset_says_where_to_find_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(bench, "DATA", tmp_path / "absent")
-    bench.generate(tmp_path / "out", **SMALL)
-    assert bench_counts(tmp_path / "out") == SMALL
-    check_formats(tmp_path / "out" / "gcp", GCP_FORMATS)
+    with pytest.raises(SystemExit, match="IAMDRIFT_SHARED_DATA"):
+        bench.generate(tmp_path / "out", **SMALL)
 
 
+@needs_shared
 def test_bench_generator_at_degenerate_sizes(tmp_path: Path) -> None:
     tiny = {"projects": 3, "service_accounts": 3, "bindings": 50, "subscriptions": 1, "assignments": 5}
     facts = bench.generate(tmp_path, **tiny)
     assert bench_counts(tmp_path) == tiny and set(facts["who_can"]) == {"gcp", "azure"}
     with pytest.raises(ValueError):
         bench.generate(tmp_path, projects=5, service_accounts=4)
-
-
-@needs_shared
-def test_bench_fallback_roles_are_copies_of_the_dataset() -> None:
-    with gzip.open(SHARED / "azure-built-in-roles.json.gz", "rt") as f:
-        by_name = {r["roleName"]: r for r in json.load(f)}
-    assert all(by_name[r["roleName"]] == r for r in bench.azure_fallback_roles())
-    with gzip.open(SHARED / "gcp-predefined-roles.json.gz", "rt") as f:
-        dataset = json.load(f)
-    for name, role in bench.gcp_fallback_roles().items():
-        assert role["includedPermissions"] == sorted(dataset[name]["includedPermissions"]), name
