@@ -21,6 +21,7 @@ from simulator.aws.policy import PolicyError, parse_policy
 from simulator.aws.request import CaseError, parse_case
 from simulator.aws.simulate import DEFAULT_TIMEOUT_MS, decide
 from simulator.aws.snapshot_queries import CanAnswer, QueryError, SnapshotIndex, can, who_can
+from simulator.clouds import UnknownCloud, cloud_of, single_values
 
 
 def read_records(path: Path) -> list[tuple[int, Any]]:
@@ -193,21 +194,34 @@ def register(cli: click.Group, open_store: Any, failures: Any) -> None:
         engine: str,
         as_json: bool,
     ) -> None:
-        """Can PRINCIPAL (ARN or name) perform ACTION on RESOURCE, in a stored snapshot?"""
+        """Can PRINCIPAL perform ACTION on RESOURCE, in a stored snapshot? (AWS, Google Cloud or Azure, by RESOURCE.)"""
         context = parse_context_options(context_pairs)
+        cloud = _cloud(resource)
         with failures(ctx), open_store(ctx) as store:
             snapshot = store.load(snapshot_ref)
         try:
-            result = can(
-                SnapshotIndex(snapshot),
-                principal,
-                action,
-                resource,
-                context=context,
-                any_context=any_context,
-                engine=engine,
-            )
-        except (QueryError, CaseError) as exc:
+            if cloud == "aws":
+                result = can(
+                    SnapshotIndex(snapshot),
+                    principal,
+                    action,
+                    resource,
+                    context=context,
+                    any_context=any_context,
+                    engine=engine,
+                )
+            else:
+                module = _queries(cloud)
+                result = module.can(
+                    snapshot,
+                    principal,
+                    action,
+                    resource,
+                    context=single_values(context),
+                    any_context=any_context,
+                    engine=engine,
+                )
+        except (QueryError, CaseError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
         if as_json:
             click.echo(json.dumps({"snapshot": snapshot.id, **result.to_json()}, indent=2))
@@ -228,22 +242,28 @@ def register(cli: click.Group, open_store: Any, failures: Any) -> None:
         engine: str,
         as_json: bool,
     ) -> None:
-        """Which users and roles of a snapshot can perform ACTION on RESOURCE (and which might)."""
+        """Which principals of a snapshot can perform ACTION on RESOURCE (and which might), in any cloud."""
         context = parse_context_options(context_pairs)
+        cloud = _cloud(resource)
         with failures(ctx), open_store(ctx) as store:
             snapshot = store.load(snapshot_ref)
         try:
-            results = who_can(
-                SnapshotIndex(snapshot), action, resource, context=context, any_context=any_context, engine=engine
-            )
-        except CaseError as exc:
+            if cloud == "aws":
+                results = who_can(
+                    SnapshotIndex(snapshot), action, resource, context=context, any_context=any_context, engine=engine
+                )
+            else:
+                results = _queries(cloud).who_can(
+                    snapshot, action, resource, context=single_values(context), any_context=any_context, engine=engine
+                )
+        except (QueryError, CaseError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
         if as_json:
             click.echo(json.dumps({"snapshot": snapshot.id, "principals": [r.to_json() for r in results]}, indent=2))
             return
         console = _console()
         if not results:
-            console.print(f"no user or role of snapshot {snapshot.id} can {action} on {resource}")
+            console.print(f"no principal of snapshot {snapshot.id} can {action} on {resource}")
             return
         table = Table(box=None, header_style="bold")
         for column in ("principal", "decision", "because"):
@@ -251,6 +271,24 @@ def register(cli: click.Group, open_store: Any, failures: Any) -> None:
         for r in results:
             table.add_row(r.principal, r.answer.decision, _because(r.answer.reasons))
         console.print(table)
+
+
+def _cloud(resource: str) -> str:
+    try:
+        return cloud_of(resource)
+    except UnknownCloud as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _queries(cloud: str) -> Any:
+    """The cloud's ``can`` / ``who_can`` module (imported on demand: each pulls in its own code)."""
+    if cloud == "gcp":
+        from simulator.gcp import snapshot_queries as gcp_queries
+
+        return gcp_queries
+    from simulator.azure import snapshot_queries as azure_queries
+
+    return azure_queries
 
 
 def _because(reasons: list[dict[str, Any]]) -> str:
