@@ -37,3 +37,31 @@ def test_live_options_do_not_mix_with_files(sqlite_url: str) -> None:
     result = run("scan", "--from", str(DEMO / "gcp"), "--project", "shop-prod", db=sqlite_url)
     assert result.returncode == 2
     assert "--from reads files" in result.stderr
+
+
+PAYMENTS = "//iam.googleapis.com/projects/shop-prod/serviceAccounts/payments-api@shop-prod.iam.gserviceaccount.com"
+CI_RUNNER = "serviceAccount:ci-runner@shop-dev.iam.gserviceaccount.com"
+
+
+def test_gcp_can_and_who_can_on_the_demo(sqlite_url: str) -> None:
+    assert run("scan", "--from", str(DEMO / "gcp"), db=sqlite_url).returncode == 0
+    can = run("can", CI_RUNNER, "iam.serviceAccounts.getAccessToken", PAYMENTS, "--json", db=sqlite_url)
+    assert can.returncode == 0, can.stderr
+    answer = json.loads(can.stdout)
+    assert answer["decision"] == "allowed" and answer["witness"]["principal"] == CI_RUNNER
+    assert any("iam.serviceAccountTokenCreator" in json.dumps(r) for r in answer["reasons"])
+    who = run(
+        "who-can", "storage.objects.get", "//storage.googleapis.com/shop-prod-public-assets", "--json", db=sqlite_url
+    )
+    assert who.returncode == 0, who.stderr
+    found = {p["principal"]: p["decision"] for p in json.loads(who.stdout)["principals"]}
+    assert found.get("allUsers") == "allowed"
+    # The token-creator grant is on the service account only, not on its project.
+    outside = run("can", CI_RUNNER, "iam.serviceAccounts.getAccessToken", "projects/shop-prod", "--json", db=sqlite_url)
+    assert json.loads(outside.stdout)["decision"] == "implicit_deny"
+
+
+def test_can_names_the_clouds_it_takes(sqlite_url: str) -> None:
+    result = run("can", CI_RUNNER, "storage.objects.get", "bucket-without-a-cloud", db=sqlite_url)
+    assert result.returncode == 2
+    assert "Google Cloud resource name" in result.stderr and "Azure resource id" in result.stderr
