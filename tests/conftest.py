@@ -10,6 +10,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_AWS = REPO / "fixtures" / "demo" / "aws"
+#: The reference data beside the repository (GCP predefined roles, Azure built-in roles): read, never copied.
+SHARED_DATA = Path(os.environ.get("IAMDRIFT_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 @pytest.fixture(autouse=True)

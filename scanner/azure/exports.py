@@ -6,7 +6,7 @@ files of one kind, e.g. one deny-assignment file per subscription, are merged):
 - ``az role assignment list --all -o json``: role assignments (at every scope of the subscription,
   including inherited ones; run once per subscription, or add ``--scope`` for management groups).
 - ``az role definition list -o json``: built-in and custom role definitions (entries have the shape
-  of ``/work/shared/data/azure-built-in-roles.json.gz``; a built-in role without ``id`` is fine).
+  of the shared iam-dataset's ``azure-built-in-roles.json.gz``; a built-in role without ``id`` is fine).
 - ``az rest --method get --url "https://management.azure.com/subscriptions/SUB/providers/Microsoft.Authorization/denyAssignments?api-version=2022-04-01"``:
   ``{"value": [...]}`` deny assignments (``az`` has no deny-assignment command).
 - ``az identity list -o json``: user-assigned managed identities.

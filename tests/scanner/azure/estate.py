@@ -9,10 +9,11 @@ from typing import Any
 from scanner.azure.exports import assemble, detect
 from scanner.azure.normalize import normalize_azure
 from scanner.normalized import Normalized
+from tests.conftest import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[3]
 EXPORTS = REPO / "fixtures" / "azure-exports"
-BUILT_IN_ROLES = Path("/work/shared/data/azure-built-in-roles.json.gz")
+BUILT_IN_ROLES = SHARED_DATA / "azure-built-in-roles.json.gz"
 
 TENANT = "8f3e1c2a-5b6d-4e7f-9a0b-1c2d3e4f5a6b"
 SUB_PLATFORM = "a1b2c3d4-0000-4000-8000-000000000001"

@@ -13,7 +13,6 @@ import functools
 import gzip
 import json
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,8 +33,9 @@ from models import (
     Snapshot,
 )
 from simulator.gcp.snapshot_queries import GcpIndex, QueryError, can, who_can
+from tests.conftest import SHARED_DATA
 
-ROLES_FILE = Path("/work/shared/data/gcp-predefined-roles.json.gz")
+ROLES_FILE = SHARED_DATA / "gcp-predefined-roles.json.gz"
 pytestmark = pytest.mark.skipif(not ROLES_FILE.exists(), reason="needs ../shared/data/gcp-predefined-roles.json.gz")
 
 ORG, FOLDER, APP, DATA = "organizations/999", "folders/111", "projects/app-prod", "projects/data-prod"
