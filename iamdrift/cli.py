@@ -243,7 +243,9 @@ def combine(snapshots: list[Snapshot], label: str) -> Snapshot:
         return snapshots[0]
     from models.snapshot import COLLECTIONS
 
-    collections = {name: tuple(item for s in snapshots for item in getattr(s, name)) for name in COLLECTIONS}
+    collections: dict[str, Any] = {
+        name: tuple(item for s in snapshots for item in getattr(s, name)) for name in COLLECTIONS
+    }
     meta = {key: value for s in snapshots for key, value in s.meta.items()}
     return Snapshot(source="live", label=label, meta=meta, **collections)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from iamdrift import exit_codes
@@ -263,13 +264,13 @@ def register(cli: click.Group, open_store: Any, failures: Any) -> None:
             return
         console = _console()
         if not results:
-            console.print(f"no principal of snapshot {snapshot.id} can {action} on {resource}")
+            console.print(escape(f"no principal of snapshot {snapshot.id} can {action} on {resource}"))
             return
         table = Table(box=None, header_style="bold")
         for column in ("principal", "decision", "because"):
             table.add_column(column)
         for r in results:
-            table.add_row(r.principal, r.answer.decision, _because(r.answer.reasons))
+            table.add_row(escape(r.principal), r.answer.decision, escape(_because(r.answer.reasons)))
         console.print(table)
 
 
@@ -302,8 +303,8 @@ def _because(reasons: list[dict[str, Any]]) -> str:
             sid = f" ({r['sid']})" if r.get("sid") else ""
             parts.append(f"{r['policy']} #{r['statement']}{sid}")
         elif "policy" in r:
-            detail = r.get("detail") or r.get("binding") or r.get("rule") or ""
-            parts.append(f"{r['policy']} {detail}".strip())
+            detail = str(r.get("detail") or r.get("binding") or r.get("rule") or "")
+            parts.append(detail if r["policy"] and r["policy"] in detail else f"{r['policy']} {detail}".strip())
         else:
             parts.append(str(r.get("detail", r.get("kind", ""))))
     more = f" +{len(reasons) - 3} more" if len(reasons) > 3 else ""
@@ -320,12 +321,13 @@ def _print_answers(rows: list[tuple[Any, Any]]) -> None:
     for case, answer in rows:
         req = case.request
         console.print(
-            f"[bold]{answer.decision}[/bold]  {req.principal.arn}  {req.action}  {req.resource}  (case {case.id})"
+            f"[bold]{answer.decision}[/bold]  "
+            + escape(f"{req.principal.arn}  {req.action}  {req.resource}  (case {case.id})")
         )
         for reason in answer.reasons:
-            console.print(f"    {_because([reason])}")
+            console.print(escape(f"    {_because([reason])}"))
         if answer.witness and answer.witness.get("context"):
-            console.print(f"    witness context: {json.dumps(answer.witness['context'])}")
+            console.print(escape(f"    witness context: {json.dumps(answer.witness['context'])}"))
 
 
 def _print_comparison(result: dict[str, Any]) -> None:
@@ -335,25 +337,25 @@ def _print_comparison(result: dict[str, Any]) -> None:
         for w in result[direction]:
             who = f" as {w['principal']}" if "principal" in w else ""
             console.print(
-                f"  {direction}: {w['action']} on {w['resource']}{who} with context {json.dumps(w['context'])}"
+                escape(f"  {direction}: {w['action']} on {w['resource']}{who} with context {json.dumps(w['context'])}")
             )
     for reason in result.get("reasons", []):
-        console.print(f"  reason: {reason}")
+        console.print(escape(f"  reason: {reason}"))
     if result.get("unknown_actions"):
-        console.print(f"  actions the catalog does not know: {', '.join(result['unknown_actions'])}")
+        console.print(escape(f"  actions the catalog does not know: {', '.join(result['unknown_actions'])}"))
 
 
 def _print_can(result: CanAnswer) -> None:
     console = _console()
     answer = result.answer
-    console.print(f"[bold]{answer.decision}[/bold]: {result.principal}")
+    console.print(f"[bold]{answer.decision}[/bold]: " + escape(result.principal))
     for reason in sorted(
         {json.dumps(r, sort_keys=True): r for r in answer.reasons}.values(),
         key=lambda r: ":organizations:" in str(r.get("policy", "")),
     ):
-        console.print(f"  because {_because([reason])}")
+        console.print(escape(f"  because {_because([reason])}"))
     if answer.witness:
-        console.print(f"  witness: {json.dumps(answer.witness)}")
+        console.print(escape(f"  witness: {json.dumps(answer.witness)}"))
     for note in result.notes:
-        console.print(f"  note: {note}")
+        console.print(escape(f"  note: {note}"))
     console.print(f"  policies considered: {len(result.policies)}")

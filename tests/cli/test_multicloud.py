@@ -65,3 +65,44 @@ def test_can_names_the_clouds_it_takes(sqlite_url: str) -> None:
     result = run("can", CI_RUNNER, "storage.objects.get", "bucket-without-a-cloud", db=sqlite_url)
     assert result.returncode == 2
     assert "Google Cloud resource name" in result.stderr and "Azure resource id" in result.stderr
+
+
+PROD = "/subscriptions/1c6a9e42-7b3d-4f8e-a5c1-2d9b8e7f6a30"
+STORAGE = f"{PROD}/resourceGroups/rg-data-prod/providers/Microsoft.Storage/storageAccounts/stshopdataprod"
+BLOB_READ = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
+BOB = "2aad1c83-3cb6-46ab-88ac-51c0c4d4dc0e"
+
+
+def test_azure_can_and_who_can_on_the_demo(sqlite_url: str) -> None:
+    assert run("scan", "--from", str(DEMO / "azure"), db=sqlite_url).returncode == 0
+    # bob's blob reads are conditioned on the container name, which the resource id gives.
+    invoices = f"{STORAGE}/blobServices/default/containers/invoices/blobs/2025/05.pdf"
+    allowed = json.loads(run("can", "bob@example.com", BLOB_READ, invoices, "--json", db=sqlite_url).stdout)
+    assert allowed["decision"] == "allowed" and allowed["principal"] == BOB
+    container_name = "@Resource[microsoft.storage/storageaccounts/blobservices/containers:name]"
+    assert allowed["witness"]["context"][container_name] == "invoices"
+    hr = f"{STORAGE}/blobServices/default/containers/hr/blobs/salaries.csv"
+    assert json.loads(run("can", BOB, BLOB_READ, hr, "--json", db=sqlite_url).stdout)["decision"] == "implicit_deny"
+    # At the account the container is open: some context allows, none is given.
+    free = json.loads(run("can", BOB, BLOB_READ, STORAGE, "--any-context", "--json", db=sqlite_url).stdout)
+    assert free["decision"] == "allowed"
+    # The deny assignment beats sp-terraform's Owner at subscription scope.
+    delete = run("can", "sp-terraform", "Microsoft.Storage/storageAccounts/delete", STORAGE, db=sqlite_url)
+    assert delete.returncode == 0, delete.stderr
+    assert delete.stdout.startswith("explicit_deny") and "data-guard" in delete.stdout
+    who = run("who-can", "Microsoft.Storage/storageAccounts/delete", STORAGE, "--json", db=sqlite_url)
+    assert json.loads(who.stdout)["principals"] == []
+    readers = run("who-can", BLOB_READ, invoices, db=sqlite_url)
+    assert readers.returncode == 0 and BOB in readers.stdout
+    # Text output keeps ABAC attribute names whole (they look like markup).
+    text = run("can", BOB, BLOB_READ, invoices, db=sqlite_url).stdout
+    assert "@Resource[microsoft.storage/storageaccounts:name]" in text
+
+
+def test_azure_context_that_contradicts_the_resource_id_is_an_error(sqlite_url: str) -> None:
+    assert run("scan", "--from", str(DEMO / "azure"), db=sqlite_url).returncode == 0
+    container = f"{STORAGE}/blobServices/default/containers/invoices"
+    key = "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name]"
+    result = run("can", BOB, BLOB_READ, container, "--context", f"{key}=hr", db=sqlite_url)
+    assert result.returncode != 0
+    assert "from its id" in result.stderr

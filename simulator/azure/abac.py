@@ -1,0 +1,513 @@
+"""Azure ABAC conditions (``conditionVersion`` 2.0): a parser for the common subset, and their
+concrete evaluation in three-valued (Kleene) logic.
+
+Grammar (Azure "role assignment condition format and syntax"):
+
+- ``AND`` / ``&&``, ``OR`` / ``||``, ``NOT`` / ``!`` and parentheses. Azure requires parentheses
+  when ``AND`` and ``OR`` are mixed at one level; such text is rejected here (``Unsupported``).
+- ``ActionMatches{'pattern'}``: the request's operation matches the pattern (``*`` wildcards,
+  case-insensitive, the same matching as a role's actions).
+- ``SubOperationMatches{'Blob.List'}``: the request's sub-operation is that one (case-insensitive);
+  a request without a sub-operation matches none.
+- ``@Resource[type:name]`` / ``@Request[type:name]`` with ``StringEquals``, ``StringNotEquals``,
+  ``StringStartsWith``, ``StringNotStartsWith``, ``StringLike``, ``StringNotLike`` and their
+  ``IgnoreCase`` forms, against one quoted string; ``ForAnyOfAnyValues:`` of those against a set
+  ``{'a', 'b'}``: true when some attribute value compares true to some listed value.
+
+Attribute values: a request gives each attribute as a tuple of strings (empty or missing: the
+attribute is absent). A plain (non cross-product) comparison needs exactly one value; with
+several values its result is unknown. An absent attribute makes a positive comparison
+(``StringEquals``, ``StringLike``, ``StringStartsWith``) false — Azure documents that operations
+that do not supply an attribute a condition needs fail the access check — and a negated one (``StringNotEquals``, ...)
+*unknown*, as Azure does not document that case. A ``ForAnyOfAnyValues:`` comparison over no
+values is false (no value satisfies it).
+
+``IgnoreCase`` compares with ASCII case folding; where folding non-ASCII letters as well would give
+another result, the comparison is unknown (Azure does not document its folding). ``StringLike``
+patterns: ``*`` any run, ``?`` one character, ``\\*`` and ``\\?`` literal.
+
+Anything else that is syntactically an atom — ``@Principal`` / ``@Environment`` attributes, numeric,
+date, GUID, IP or boolean operators, ``Exists``, the other cross-product quantifiers, literal
+left-hand sides — parses to :class:`Opaque`, which evaluates to unknown (never silently true or
+false). Kleene logic keeps an unknown that cannot change the result from spreading: in
+``!(ActionMatches{'x'}) OR (<opaque>)`` a request for another operation is decided. Text that
+cannot be parsed at all is :class:`Unsupported`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+K = bool | None
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+# --- AST --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attr:
+    """``@Source[type:name]``; ``key`` is its canonical text (see :func:`attribute_key`)."""
+
+    source: str  # "Resource" or "Request"
+    key: str
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Node
+
+
+@dataclass(frozen=True)
+class ActionMatches:
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SubOperationMatches:
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``attr op value``. ``op`` is the base operator (``StringEquals``, ``StringLike``, ...)
+    without ``Not`` / ``IgnoreCase``; ``negated`` and ``ignore_case`` carry those. ``cross`` is
+    the ``ForAnyOfAnyValues:`` form (``values`` may hold several strings)."""
+
+    attr: Attr
+    op: str
+    negated: bool
+    ignore_case: bool
+    values: tuple[str, ...]
+    cross: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """An atom outside the supported subset: evaluates to unknown."""
+
+    reason: str
+    text: str
+
+
+Node = And | Or | Not | ActionMatches | SubOperationMatches | Compare | Opaque
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A condition that cannot be parsed; the assignment's answer is unknown."""
+
+    reason: str
+
+
+# --- Canonical attribute keys -----------------------------------------------------------------
+
+_ATTR_TEXT = re.compile(r"^\s*@?\s*(Resource|Request|Principal|Environment)\s*\[(.*)\]\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def attribute_key(text: str) -> str:
+    """The canonical key of an attribute reference: ``@Resource[<type, lower-case>:<name>]``.
+
+    Resource types are case-insensitive in ARM; attribute names (blob index tag keys, marked
+    ``<$key_case_sensitive$>``) are not, so only the type part is lower-cased."""
+    m = _ATTR_TEXT.match(text)
+    if not m:
+        raise ValueError(f"not an ABAC attribute reference: {text!r} (want @Resource[type:name] or @Request[...])")
+    source, inner = m.group(1).capitalize(), m.group(2).strip()
+    if ":" in inner:
+        # The name may itself contain ':' only after a tag prefix such as "tags:Project<$...$>".
+        head, _, tail = inner.partition(":")
+        if "/" not in tail:
+            inner = f"{ascii_lower(head)}:{tail}"
+        else:
+            head, _, tail = inner.rpartition(":")
+            inner = f"{ascii_lower(head)}:{tail}"
+    else:
+        inner = ascii_lower(inner)
+    return f"@{source}[{inner}]"
+
+
+# --- Parser -----------------------------------------------------------------------------------
+
+_STRING_OPS = ("StringEquals", "StringStartsWith", "StringLike")
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<str>'(?:[^'])*')
+      | (?P<attr>@\s*[A-Za-z]+\s*\[[^\]]*\])
+      | (?P<and>&&)
+      | (?P<or>\|\|)
+      | (?P<not>!)
+      | (?P<lpar>\()
+      | (?P<rpar>\))
+      | (?P<lbrace>\{)
+      | (?P<rbrace>\})
+      | (?P<comma>,)
+      | (?P<word>[A-Za-z0-9_.:\-+/]+)
+    )""",
+    re.VERBOSE,
+)
+
+
+class _ParseError(ValueError):
+    pass
+
+
+def _tokenize(text: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise _ParseError(f"unexpected text at offset {pos}: {text[pos : pos + 20]!r}")
+        kind = m.lastgroup or ""
+        value = m.group(kind)
+        if kind == "word" and value.upper() in ("AND", "OR", "NOT"):
+            kind = value.lower()
+        tokens.append((kind, value))
+        pos = m.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.i = 0
+
+    def peek(self, offset: int = 0) -> tuple[str, str]:
+        j = self.i + offset
+        return self.tokens[j] if j < len(self.tokens) else ("end", "")
+
+    def take(self, kind: str) -> str:
+        k, v = self.peek()
+        if k != kind:
+            raise _ParseError(f"expected {kind}, found {v or 'end of condition'!r}")
+        self.i += 1
+        return v
+
+    def parse(self) -> Node:
+        node = self.expr()
+        if self.peek()[0] != "end":
+            raise _ParseError(f"unexpected {self.peek()[1]!r} after a complete expression")
+        return node
+
+    def expr(self) -> Node:
+        items = [self.unary()]
+        joiner: str | None = None
+        while self.peek()[0] in ("and", "or"):
+            kind = self.peek()[0]
+            if joiner is not None and kind != joiner:
+                raise _ParseError("AND and OR mixed without parentheses (Azure requires them)")
+            joiner = kind
+            self.i += 1
+            items.append(self.unary())
+        if joiner is None:
+            return items[0]
+        return And(tuple(items)) if joiner == "and" else Or(tuple(items))
+
+    def unary(self) -> Node:
+        if self.peek()[0] == "not":
+            self.i += 1
+            return Not(self.unary())
+        return self.primary()
+
+    def primary(self) -> Node:
+        kind, value = self.peek()
+        if kind == "lpar":
+            self.i += 1
+            node = self.expr()
+            self.take("rpar")
+            return node
+        if kind == "word" and value in ("ActionMatches", "SubOperationMatches"):
+            self.i += 1
+            values = self.value_set()
+            if not values:
+                raise _ParseError(f"{value} needs a value")
+            return ActionMatches(values) if value == "ActionMatches" else SubOperationMatches(values)
+        return self.comparison()
+
+    def value_set(self) -> tuple[str, ...]:
+        self.take("lbrace")
+        values = [self.string()]
+        while self.peek()[0] == "comma":
+            self.i += 1
+            values.append(self.string())
+        self.take("rbrace")
+        return tuple(values)
+
+    def string(self) -> str:
+        return self.take("str")[1:-1]
+
+    def operand(self) -> tuple[str, tuple[str, ...] | None]:
+        """A right-hand side: ('str', (s,)), ('set', (...)), or ('other', None) for numbers,
+        GUIDs and other literals (kept for :class:`Opaque`)."""
+        kind, _ = self.peek()
+        if kind == "str":
+            return "str", (self.string(),)
+        if kind == "lbrace":
+            self.i += 1
+            values: list[str] = []
+            literal = True
+            while True:
+                k, v = self.peek()
+                if k == "str":
+                    values.append(self.string())
+                elif k == "word":
+                    literal = False
+                    self.i += 1
+                else:
+                    raise _ParseError(f"unexpected {v or 'end of condition'!r} in a value set")
+                if self.peek()[0] == "comma":
+                    self.i += 1
+                    continue
+                self.take("rbrace")
+                return ("set", tuple(values)) if literal else ("other", None)
+        if kind == "word":
+            self.i += 1
+            return "other", None
+        raise _ParseError(f"expected a value, found {self.peek()[1] or 'end of condition'!r}")
+
+    def comparison(self) -> Node:
+        start = self.i
+        kind, value = self.peek()
+        if kind == "word" and value.lower() in ("exists", "notexists"):
+            self.i += 1
+            self.take("attr")
+            return Opaque(f"operator {value} is not supported", self._text(start))
+        if kind != "attr":
+            # A literal left-hand side ({'a'} ForAnyOfAnyValues:... or 'x' StringEquals ...).
+            if kind in ("str", "lbrace"):
+                self.operand()
+                self.take("word")
+                self.operand()
+                return Opaque("a comparison whose left side is not an attribute is not supported", self._text(start))
+            raise _ParseError(f"expected an expression, found {value or 'end of condition'!r}")
+        attr_text = self.take("attr")
+        op_text = self.take("word")
+        rhs_kind, rhs = self.operand()
+        text = self._text(start)
+        source = _ATTR_TEXT.match(attr_text)
+        if source is None:
+            return Opaque(f"attribute source of {attr_text} is not supported", text)
+        src = source.group(1).capitalize()
+        if src not in ("Resource", "Request"):
+            return Opaque(f"@{src} attributes are not supported", text)
+        quantifier, _, base = op_text.rpartition(":")
+        if quantifier and quantifier != "ForAnyOfAnyValues":
+            return Opaque(f"quantifier {quantifier} is not supported", text)
+        parsed = _string_operator(base)
+        if parsed is None:
+            return Opaque(f"operator {base} is not supported", text)
+        op, negated, ignore_case = parsed
+        if rhs is None or (not quantifier and rhs_kind != "str"):
+            return Opaque(f"{op_text} with this value is not supported", text)
+        attr = Attr(src, attribute_key(attr_text))
+        return Compare(attr, op, negated, ignore_case, rhs, bool(quantifier), text)
+
+    def _text(self, start: int) -> str:
+        return " ".join(v for _, v in self.tokens[start : self.i])
+
+
+def _string_operator(name: str) -> tuple[str, bool, bool] | None:
+    """``StringNotLikeIgnoreCase`` -> ("StringLike", negated, ignore_case)."""
+    ignore_case = name.endswith("IgnoreCase")
+    core = name[: -len("IgnoreCase")] if ignore_case else name
+    negated = core.startswith("StringNot")
+    if negated:
+        core = "String" + core[len("StringNot") :]
+    return (core, negated, ignore_case) if core in _STRING_OPS else None
+
+
+@lru_cache(maxsize=4096)
+def parse_condition(text: str) -> Node | Unsupported:
+    """Parse a condition's text. Never raises: a parse failure is :class:`Unsupported`."""
+    if not text or not text.strip():
+        return Unsupported("empty condition")
+    try:
+        return _Parser(text).parse()
+    except _ParseError as exc:
+        return Unsupported(f"condition cannot be parsed: {exc}")
+
+
+def parse_assignment_condition(condition: str | None, version: str | None) -> Node | Unsupported | None:
+    """An assignment's (or permission block's) condition; ``None`` when it has none."""
+    if condition is None or not str(condition).strip():
+        return None
+    if str(version or "2.0") != "2.0":
+        return Unsupported(f"conditionVersion {version} is not supported (only 2.0)")
+    return parse_condition(str(condition))
+
+
+# --- Concrete evaluation ----------------------------------------------------------------------
+
+
+def glob_regex(pattern: str, *, escapes: bool = False) -> str:
+    """Regex for a ``*`` / ``?`` glob (``escapes``: ``\\*`` and ``\\?`` are literal)."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if escapes and c == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "*?":
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if c == "*" else "." if c == "?" and escapes else re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=8192)
+def _compiled_action(pattern: str) -> re.Pattern[str]:
+    return re.compile(glob_regex(ascii_lower(pattern)), re.DOTALL)
+
+
+def action_matches(pattern: str, operation: str) -> bool:
+    """An RBAC action pattern (``*`` anywhere, case-insensitive) against an operation."""
+    return _compiled_action(pattern).fullmatch(ascii_lower(operation)) is not None
+
+
+@lru_cache(maxsize=8192)
+def _compiled_like(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    return re.compile(glob_regex(ascii_lower(pattern) if ignore_case else pattern, escapes=True), re.DOTALL)
+
+
+def _compare_folded(op: str, ignore_case: bool, value: str, target: str, fold: Callable[[str], str]) -> bool:
+    if op == "StringLike":
+        pattern = fold(target) if ignore_case else target
+        return (
+            re.fullmatch(glob_regex(pattern, escapes=True), fold(value) if ignore_case else value, re.DOTALL)
+            is not None
+        )
+    if ignore_case:
+        value, target = fold(value), fold(target)
+    if op == "StringEquals":
+        return value == target
+    if op == "StringStartsWith":
+        return value.startswith(target)
+    raise ValueError(f"unknown base operator {op}")
+
+
+def unicode_cased(text: str) -> bool:
+    """``text`` has a non-ASCII character that case folding changes."""
+    return any(not c.isascii() and (c.casefold() != c or c.upper() != c or c.lower() != c) for c in text)
+
+
+def compare_one(op: str, ignore_case: bool, value: str, target: str) -> K:
+    """The positive base operator on one attribute value and one listed value. ``IgnoreCase``
+    folds ASCII letters; where folding non-ASCII letters too would give another result (Azure's
+    exact folding is not documented), the result is unknown."""
+    if op == "StringLike" and not (ignore_case and unicode_cased(value + target)):
+        return _compiled_like(target, ignore_case).fullmatch(ascii_lower(value) if ignore_case else value) is not None
+    ascii_result = _compare_folded(op, ignore_case, value, target, ascii_lower)
+    unicode_result = (
+        _compare_folded(op, ignore_case, value, target, str.casefold)
+        if ignore_case and unicode_cased(value + target)
+        else ascii_result
+    )
+    return ascii_result if unicode_result == ascii_result else None
+
+
+def _differs(result: K, negated: bool) -> K:
+    return None if result is None else result != negated
+
+
+def evaluate_compare(node: Compare, values: tuple[str, ...]) -> K:
+    """A comparison given the attribute's values (empty: absent)."""
+    if node.cross:
+        return kleene_or(
+            _differs(compare_one(node.op, node.ignore_case, v, t), node.negated) for v in values for t in node.values
+        )
+    if not values:
+        return None if node.negated else False
+    if len(values) > 1:
+        return None
+    return _differs(compare_one(node.op, node.ignore_case, values[0], node.values[0]), node.negated)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a condition reads from a request."""
+
+    operation: str
+    sub_operation: str | None
+    attributes: Mapping[str, tuple[str, ...]]
+
+
+def kleene_and(items: Iterable[K]) -> K:
+    values = list(items)
+    return False if False in values else None if None in values else True
+
+
+def kleene_or(items: Iterable[K]) -> K:
+    values = list(items)
+    return True if True in values else None if None in values else False
+
+
+def evaluate(node: Node | Unsupported, facts: Facts) -> K:
+    """Kleene value of a condition on one request (``None``: unknown)."""
+    if isinstance(node, Unsupported | Opaque):
+        return None
+    if isinstance(node, And):
+        return kleene_and(evaluate(i, facts) for i in node.items)
+    if isinstance(node, Or):
+        return kleene_or(evaluate(i, facts) for i in node.items)
+    if isinstance(node, Not):
+        inner = evaluate(node.item, facts)
+        return None if inner is None else not inner
+    if isinstance(node, ActionMatches):
+        return any(action_matches(p, facts.operation) for p in node.patterns)
+    if isinstance(node, SubOperationMatches):
+        sub = facts.sub_operation
+        return sub is not None and any(ascii_lower(n) == ascii_lower(sub) for n in node.names)
+    return evaluate_compare(node, tuple(facts.attributes.get(node.attr.key, ())))
+
+
+def unknown_reasons(node: Node | Unsupported) -> list[str]:
+    """Why parts of a condition evaluate to unknown."""
+    if isinstance(node, Unsupported):
+        return [node.reason]
+    if isinstance(node, Opaque):
+        return [f"{node.reason}: {node.text}"]
+    if isinstance(node, And | Or):
+        return [r for i in node.items for r in unknown_reasons(i)]
+    if isinstance(node, Not):
+        return unknown_reasons(node.item)
+    return []
+
+
+def attributes_of(node: Node | Unsupported) -> list[Attr]:
+    """Every attribute a condition compares, in order of appearance, each once."""
+    out: dict[str, Attr] = {}
+
+    def walk(n: Node | Unsupported) -> None:
+        if isinstance(n, And | Or):
+            for i in n.items:
+                walk(i)
+        elif isinstance(n, Not):
+            walk(n.item)
+        elif isinstance(n, Compare):
+            out.setdefault(n.attr.key, n.attr)
+
+    walk(node)
+    return list(out.values())
