@@ -137,5 +137,5 @@ def test_can_and_who_can_on_the_demo_estate(sqlite_url: str) -> None:
     who = run("who-can", "iam:PassRole", "arn:aws:iam::222222222222:role/admin-lambda-exec", "--json", db=sqlite_url)
     names = {p["principal"].rsplit("/", 1)[-1] for p in json.loads(who.stdout)["principals"]}
     assert "lambda-deployer" in names and "legacy-batch" not in names
-    missing = run("can", "nobody", "s3:GetObject", "x", db=sqlite_url)
+    missing = run("can", "nobody", "s3:GetObject", "arn:aws:s3:::acme-public-assets/x", db=sqlite_url)
     assert missing.returncode == 1 and missing.stderr.startswith("iamdrift: error: no AWS user or role 'nobody'")
