@@ -28,6 +28,10 @@ What ``iamdrift scan --from`` reads for Google Cloud (one file per command invoc
    ``gcloud iam workload-identity-pools providers list --workload-identity-pool=POOL --location=global
    --project=P --format=json``.
 9. ``gcloud compute instances list --project=P --format=json``.
+10. ``gcloud run services list --project=P --format=json`` (Knative ``serving.knative.dev/v1``
+    objects) or the Cloud Run Admin API v2 ``services.list`` JSON.
+11. ``gcloud functions list --project=P --format=json`` (v2 JSON, listing 1st and 2nd gen functions;
+    older gcloud versions print the v1 JSON of 1st gen functions: both are read).
 
 An empty list (``[]``) names no cloud and is not claimed here. Every file read becomes a coverage
 entry (source ``file``, operation = the path).
@@ -59,6 +63,7 @@ GCP_MARKERS = (
     '"includedPermissions"',
     '"keyType"',
     "workloadIdentityPools/",
+    "serving.knative.dev",
 )
 SECRET_FIELDS = ("privateKeyData",)
 
@@ -75,6 +80,8 @@ KINDS = (
     "pools",
     "providers",
     "instances",
+    "run_services",
+    "functions",
 )
 SERVICES = {
     "cai": "cloudasset",
@@ -83,6 +90,8 @@ SERVICES = {
     "folders": "cloudresourcemanager",
     "projects": "cloudresourcemanager",
     "instances": "compute",
+    "run_services": "run",
+    "functions": "cloudfunctions",
 }
 #: Which export wins when two hold the allow policy of one scope.
 PRIORITY = {"cai": 2, "iam_search": 1}
@@ -175,6 +184,12 @@ def _kind_of(item: dict[str, Any]) -> str | None:
         return "providers" if "/providers/" in name else "pools"
     if item.get("kind") == "compute#instance":
         return "instances"
+    if (item.get("apiVersion") == shapes.KNATIVE_SERVICE and item.get("kind") == "Service") or (
+        shapes.RUN_SERVICE_NAME.match(name)
+    ):
+        return "run_services"
+    if shapes.FUNCTION_NAME.match(name):
+        return "functions"
     return None
 
 
@@ -293,6 +308,23 @@ def _check_instance(item: JsonObject, where: str) -> None:
         shapes.need_text(account, "email", f"{where}.serviceAccounts[{j}]")
 
 
+def _check_run_service(item: JsonObject, where: str) -> None:
+    if item.get("apiVersion") == shapes.KNATIVE_SERVICE:
+        meta = item.get("metadata")
+        shapes.need_text(meta, "name", f"{where}.metadata")
+        shapes.need_text(meta, "namespace", f"{where}.metadata")
+        return
+    template = item.get("template")
+    if template is not None and not isinstance(template, dict):
+        raise shapes.ShapeError(f"{where}.template must be a JSON object")
+
+
+def _check_function(item: JsonObject, where: str) -> None:
+    config = item.get("serviceConfig")
+    if config is not None and not isinstance(config, dict):
+        raise shapes.ShapeError(f"{where}.serviceConfig must be a JSON object")
+
+
 CHECKS = {
     "cai": _check_cai,
     "iam_search": _check_search,
@@ -306,6 +338,8 @@ CHECKS = {
     "pools": _check_pool,
     "providers": _check_provider,
     "instances": _check_instance,
+    "run_services": _check_run_service,
+    "functions": _check_function,
 }
 
 
@@ -323,6 +357,8 @@ def _command(kind: str) -> str:
         "pools": "`gcloud iam workload-identity-pools list`",
         "providers": "`gcloud iam workload-identity-pools providers list`",
         "instances": "`gcloud compute instances list`",
+        "run_services": "`gcloud run services list`",
+        "functions": "`gcloud functions list`",
     }[kind]
 
 
@@ -386,6 +422,8 @@ class _Assembler:
                     "pools": (raw.pools, "name"),
                     "providers": (raw.providers, "name"),
                     "instances": (raw.instances, "selfLink"),
+                    "run_services": (raw.run_services, "name"),
+                    "functions": (raw.functions, "name"),
                 }[item.kind]
                 for obj in item.items:
                     if self.once(item.kind, str(obj.get(key_field) or json.dumps(obj, sort_keys=True))):

@@ -9,9 +9,10 @@ Only read calls are made: ``get*``, ``list*``, ``search*`` and ``getIamPolicy``.
 a coverage gap (denied / not enabled / throttled / error) and the scan goes on; unusable credentials
 stop it with :class:`ScanError`.
 
-Workload identity pools and providers (IAM v1) and Compute Engine instances are read over REST with
-an authorized session (``GcpClients.rest``); without one they are recorded as gaps. Group memberships
-are not collected.
+Workload identity pools and providers (IAM v1), Compute Engine instances, Cloud Run services and
+Cloud Functions are read over REST with an authorized session (``GcpClients.rest``); without one
+they are recorded as gaps. GKE workload identity bindings are the service accounts' own IAM policies
+(read above). Group memberships are not collected.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ CRM = "cloudresourcemanager.googleapis.com"
 NOT_COLLECTED = (
     ("iam", "workloadIdentityPools.list", "no REST session to read workload identity pools and providers"),
     ("compute", "instances.list", "no REST session to read Compute Engine instances"),
+    ("run", "services.list", "no REST session to read Cloud Run services"),
+    ("cloudfunctions", "functions.list", "no REST session to read Cloud Functions"),
 )
 
 
@@ -347,6 +350,12 @@ class _Collector:
             scope, "compute", "instances.aggregatedList", partial(rest.instances, project_id), count=len
         )
         self.raw.instances.extend(instances or [])
+        services = self.rec.call(scope, "run", "services.list", partial(rest.run_services, project_id), count=len)
+        self.raw.run_services.extend(services or [])
+        functions = self.rec.call(
+            scope, "cloudfunctions", "functions.list", partial(rest.functions, project_id), count=len
+        )
+        self.raw.functions.extend(functions or [])
 
     def service_account(self, scope: str, account: JsonObject) -> None:
         email = account["email"]

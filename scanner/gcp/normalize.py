@@ -23,7 +23,16 @@ Ids (the contract with the simulator):
 - Credentials: user-managed keys by key ``name`` (SERVICE_ACCOUNT_KEY; never the key material);
   workload identity providers by provider ``name`` (FEDERATED on the pool principal), with a
   ``iam:workloadIdentityPoolProvider`` Resource of the same id holding the attribute condition and mapping.
-- Workloads: Compute Engine instances by ``//compute.googleapis.com/projects/<p>/zones/<z>/instances/<name>``.
+- Workloads: Compute Engine instances by ``//compute.googleapis.com/projects/<p>/zones/<z>/instances/<name>``;
+  Cloud Run services by ``//run.googleapis.com/projects/<p>/locations/<l>/services/<name>`` and Cloud
+  Functions by ``//cloudfunctions.googleapis.com/projects/<p>/locations/<l>/functions/<name>``, each
+  running as its service account, or when it names none as the project's default one (2nd gen
+  functions and Cloud Run: ``<number>-compute@developer.gserviceaccount.com``; 1st gen functions:
+  ``<projectId>@appspot.gserviceaccount.com``; attribute ``defaultServiceAccount``; a default that
+  needs a project number the inputs lack is a gap). GKE workload identity: each Kubernetes service
+  account that a service account's own policy lets act as it (``roles/iam.workloadIdentityUser`` to
+  ``serviceAccount:<p>.svc.id.goog[<ns>/<ksa>]``) is a workload with that member string as its id,
+  running as every service account that grants it so.
 
 Roles a binding names that the inputs do not define become a coverage gap (``roles.get <role>``), so
 the simulator answers unknown for them rather than "grants nothing".
@@ -120,6 +129,9 @@ class _Builder:
         self._keys()
         self._providers()
         self._instances()
+        self._run_services()
+        self._functions()
+        self._gke_service_accounts()
         self._finish()
         return self.out
 
@@ -522,6 +534,147 @@ class _Builder:
                         "instanceId": str(instance.get("id", "")),
                         "status": str(instance.get("status", "")),
                         "oauthScopes": " ".join(scopes),
+                    },
+                )
+            )
+
+    def default_account(self, project: str, flavour: str, what: str) -> str | None:
+        """The default service account ``flavour`` (``compute`` or ``appspot``) of ``project`` (id or
+        number); ``None``, with a gap naming ``what``, when the inputs lack the number or id it needs."""
+        numbers = {pid: number for number, pid in self.numbers.items()}
+        project_id = self.numbers.get(project) if project.isdigit() else project
+        number = project if project.isdigit() else numbers.get(project)
+        if flavour == "compute" and number:
+            return f"serviceAccount:{number}-compute@developer.gserviceaccount.com"
+        if flavour == "appspot" and project_id:
+            return f"serviceAccount:{project_id}@appspot.gserviceaccount.com"
+        needed = "number" if flavour == "compute" else "id"
+        self.gap(
+            self.scope_id(f"projects/{project}"),
+            "iam",
+            f"default service account of {what}",
+            f"{what} names no service account, so it runs as the project's default one, whose email needs the "
+            f"project {needed}; add `gcloud projects list --format=json`",
+        )
+        return None
+
+    def _workload(
+        self, ident: str, kind: WorkloadKind, name: str, project: str, location: str, principal: str, attrs: JsonObject
+    ) -> None:
+        if any(w.id == ident for w in self.out.workloads):
+            return  # the same service in both of its export shapes
+        scope = self.ensure_scope(self.scope_id(f"projects/{project}"))
+        self.member_principal(principal, scope)
+        self.out.workloads.append(
+            Workload(
+                id=ident,
+                cloud=Cloud.GCP,
+                kind=kind,
+                name=name,
+                scope_id=scope,
+                principal_ids=(principal,),
+                region=location,
+                attributes={k: str(v) for k, v in attrs.items() if v not in (None, "")},
+            )
+        )
+
+    def _run_services(self) -> None:
+        """Cloud Run services: Admin API v2 objects, or Knative v1 objects (``gcloud run services list``)."""
+        for i, service in enumerate(self.raw.run_services):
+            where = f"runServices[{i}]"
+            if service.get("apiVersion") == shapes.KNATIVE_SERVICE:
+                meta = service.get("metadata") or {}
+                name = shapes.need_text(meta, "name", f"{where}.metadata")
+                project = shapes.need_text(meta, "namespace", f"{where}.metadata")
+                location = str((meta.get("labels") or {}).get("cloud.googleapis.com/location") or "")
+                spec = ((service.get("spec") or {}).get("template") or {}).get("spec") or {}
+                email = spec.get("serviceAccountName")
+                attrs = {"url": (service.get("status") or {}).get("url")}
+            else:
+                full = shapes.need_text(service, "name", where)
+                match = shapes.RUN_SERVICE_NAME.match(full)
+                if not match:
+                    raise shapes.ShapeError(f"{where}.name {full!r} is not projects/<p>/locations/<l>/services/<s>")
+                name, project, location = match["name"], match["project"], match["location"]
+                email = (service.get("template") or {}).get("serviceAccount")
+                attrs = {"url": service.get("uri"), "ingress": service.get("ingress")}
+            project = self.scope_id(f"projects/{project}").partition("/")[2]
+            ident = f"//run.googleapis.com/projects/{project}/locations/{location}/services/{name}"
+            principal = f"serviceAccount:{email}" if email else self.default_account(project, "compute", ident)
+            if principal is None:
+                continue
+            attrs["defaultServiceAccount"] = "" if email else "true"
+            self._workload(ident, WorkloadKind.CLOUD_RUN_SERVICE, name, project, location, principal, attrs)
+
+    def _functions(self) -> None:
+        """Cloud Functions: v2 objects (``environment`` GEN_1 or GEN_2) or v1 objects (1st gen)."""
+        for i, function in enumerate(self.raw.functions):
+            where = f"functions[{i}]"
+            full = shapes.need_text(function, "name", where)
+            match = shapes.FUNCTION_NAME.match(full)
+            if not match:
+                raise shapes.ShapeError(f"{where}.name {full!r} is not projects/<p>/locations/<l>/functions/<f>")
+            config = function.get("serviceConfig")
+            if isinstance(config, dict):  # v2
+                generation = str(function.get("environment") or "GEN_2")
+                email, url = config.get("serviceAccountEmail"), config.get("uri") or function.get("url")
+            else:
+                generation = "GEN_1"
+                email, url = function.get("serviceAccountEmail"), (function.get("httpsTrigger") or {}).get("url")
+            project = self.scope_id(f"projects/{match['project']}").partition("/")[2]
+            location = match["location"]
+            ident = f"//cloudfunctions.googleapis.com/projects/{project}/locations/{location}/functions/{match['name']}"
+            flavour = "appspot" if generation == "GEN_1" else "compute"
+            principal = f"serviceAccount:{email}" if email else self.default_account(project, flavour, ident)
+            if principal is None:
+                continue
+            attrs = {
+                "generation": generation,
+                "url": url,
+                "state": function.get("state") or function.get("status"),
+                "defaultServiceAccount": "" if email else "true",
+            }
+            self._workload(ident, WorkloadKind.CLOUD_FUNCTION, match["name"], project, location, principal, attrs)
+
+    def _gke_service_accounts(self) -> None:
+        """Kubernetes service accounts allowed to act as a service account (workload identity)."""
+        runs_as: dict[str, list[str]] = {}
+        conditional: set[str] = set()
+        by_unique_id = {str(a.get("uniqueId")): a["email"] for a in self.raw.service_accounts if a.get("uniqueId")}
+        for key in sorted(self.raw.sa_policies):
+            email = key if "@" in key else by_unique_id.get(key)
+            if email is None:
+                continue  # a gap already (see _sa_policies)
+            for binding in self.raw.sa_policies[key].get("bindings") or []:
+                if not isinstance(binding, dict) or binding.get("role") != "roles/iam.workloadIdentityUser":
+                    continue
+                for member in binding.get("members") or []:
+                    if isinstance(member, str) and shapes.GKE_MEMBER.match(member):
+                        accounts = runs_as.setdefault(member, [])
+                        if f"serviceAccount:{email}" not in accounts:
+                            accounts.append(f"serviceAccount:{email}")
+                        if binding.get("condition"):
+                            conditional.add(member)
+        for member, accounts in sorted(runs_as.items()):
+            match = shapes.GKE_MEMBER.match(member)
+            assert match is not None
+            scope = self.ensure_scope(self.scope_id(f"projects/{match['project']}"))
+            self.member_principal(member, scope)
+            for account in accounts:
+                self.member_principal(account, scope)
+            self.out.workloads.append(
+                Workload(
+                    id=member,
+                    cloud=Cloud.GCP,
+                    kind=WorkloadKind.GKE_SERVICE_ACCOUNT,
+                    name=f"{match['namespace']}/{match['name']}",
+                    scope_id=scope,
+                    principal_ids=tuple(accounts),
+                    attributes={
+                        "workloadPool": match["pool"],
+                        "namespace": match["namespace"],
+                        "kubernetesServiceAccount": match["name"],
+                        **({"conditional": "true"} if member in conditional else {}),
                     },
                 )
             )

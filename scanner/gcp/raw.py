@@ -36,7 +36,10 @@ class GcpRaw:
       ``listed_roles``: roles seen only without their permissions (``gcloud iam roles list`` without
       ``--view=FULL``), by name, with the file that listed them.
     - ``deny_policies``: IAM v2 deny policies (``name`` encodes the attachment point).
-    - ``pools`` / ``providers``: workload identity pools and providers; ``instances``: Compute Engine.
+    - ``pools`` / ``providers``: workload identity pools and providers; ``instances``: Compute Engine;
+      ``run_services``: Cloud Run services (Admin API v2 JSON, or the Knative ``serving.knative.dev/v1``
+      objects ``gcloud run services list`` prints); ``functions``: Cloud Functions (v2 JSON, 1st gen
+      functions included, or v1 JSON).
     - ``coverage``: every read (file or API call) as a :class:`CoverageEntry`; a gap is an entry whose
       status is not ``ok``.
     - ``source``: ``file`` or ``api`` (the source of coverage entries the normalizer adds).
@@ -58,5 +61,7 @@ class GcpRaw:
     pools: list[JsonObject] = field(default_factory=list)
     providers: list[JsonObject] = field(default_factory=list)
     instances: list[JsonObject] = field(default_factory=list)
+    run_services: list[JsonObject] = field(default_factory=list)
+    functions: list[JsonObject] = field(default_factory=list)
     coverage: list[CoverageEntry] = field(default_factory=list)
     source: str = "file"

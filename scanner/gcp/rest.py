@@ -1,5 +1,6 @@
 """Reads of Google Cloud REST APIs that have no client library here: workload identity pools and
-providers (IAM v1) and Compute Engine instances, through an authorized ``requests`` session.
+providers (IAM v1), Compute Engine instances, Cloud Run services (Admin API v2) and Cloud Functions
+(v2, which lists 1st and 2nd gen functions), through an authorized ``requests`` session.
 
 Answers are the REST JSON itself (the shapes gcloud prints). Error answers become the same
 ``google.api_core`` exceptions the client libraries raise, so the recorder classifies them alike.
@@ -18,15 +19,20 @@ from scanner.gcp.raw import JsonObject
 
 IAM_ENDPOINT = "https://iam.googleapis.com"
 COMPUTE_ENDPOINT = "https://compute.googleapis.com"
+RUN_ENDPOINT = "https://run.googleapis.com"
+FUNCTIONS_ENDPOINT = "https://cloudfunctions.googleapis.com"
 
 
 @dataclass
 class RestReader:
-    """GETs against the IAM v1 and Compute v1 REST endpoints with ``session`` (an ``AuthorizedSession``)."""
+    """GETs against the IAM v1, Compute v1, Cloud Run v2 and Cloud Functions v2 REST endpoints with
+    ``session`` (an ``AuthorizedSession``)."""
 
     session: requests.Session
     iam_endpoint: str = IAM_ENDPOINT
     compute_endpoint: str = COMPUTE_ENDPOINT
+    run_endpoint: str = RUN_ENDPOINT
+    functions_endpoint: str = FUNCTIONS_ENDPOINT
     timeout: float = 60.0
 
     def pools(self, project: str) -> list[JsonObject]:
@@ -47,6 +53,21 @@ class RestReader:
                 out.extend(scoped.get("instances") or [])
             if page.get("unreachables"):
                 raise api.ServiceUnavailable(f"{url}: unreachable zones {page['unreachables']}")  # type: ignore[no-untyped-call]
+        return out
+
+    def run_services(self, project: str) -> list[JsonObject]:
+        """``projects.locations.services.list`` in every location (``locations/-``)."""
+        return self.pages(f"{self.run_endpoint}/v2/projects/{project}/locations/-/services", "services")
+
+    def functions(self, project: str) -> list[JsonObject]:
+        """``projects.locations.functions.list`` in every location (``locations/-``); locations that
+        could not be reached make the read fail rather than look empty."""
+        url = f"{self.functions_endpoint}/v2/projects/{project}/locations/-/functions"
+        out: list[JsonObject] = []
+        for page in self.each_page(url, {}):
+            out.extend(page.get("functions") or [])
+            if page.get("unreachable"):
+                raise api.ServiceUnavailable(f"{url}: unreachable locations {page['unreachable']}")  # type: ignore[no-untyped-call]
         return out
 
     def pages(self, url: str, key: str) -> list[JsonObject]:

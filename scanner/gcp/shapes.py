@@ -24,6 +24,13 @@ PROVIDER_NAME = re.compile(
     r"^(?P<pool>projects/[^/]+/locations/[^/]+/workloadIdentityPools/[^/]+)/providers/(?P<provider>[^/]+)$"
 )
 ZONE_URL = re.compile(r"/projects/(?P<project>[^/]+)/zones/(?P<zone>[^/]+)$")
+RUN_SERVICE_NAME = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/services/(?P<name>[^/]+)$")
+FUNCTION_NAME = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/functions/(?P<name>[^/]+)$")
+#: A GKE Kubernetes service account as an IAM member: ``serviceAccount:<pool>.svc.id.goog[<namespace>/<name>]``.
+GKE_MEMBER = re.compile(
+    r"^serviceAccount:(?P<pool>(?P<project>[^\[\]]+)\.svc\.id\.goog)\[(?P<namespace>[^/\]]+)/(?P<name>[^\]]+)\]$"
+)
+KNATIVE_SERVICE = "serving.knative.dev/v1"
 SA_EMAIL_PROJECT = re.compile(r"^[^@]+@(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$")
 
 

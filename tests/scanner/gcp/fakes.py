@@ -45,6 +45,9 @@ class Estate:
     pools: list[JsonObject] = field(default_factory=list)
     providers: list[JsonObject] = field(default_factory=list)
     instances: list[JsonObject] = field(default_factory=list)
+    run_services: list[JsonObject] = field(default_factory=list)  # Cloud Run Admin API v2 JSON
+    functions: list[JsonObject] = field(default_factory=list)  # Cloud Functions v2 JSON
+    unreachable: list[str] = field(default_factory=list)  # locations functions.list cannot reach
     denied: set[tuple[str, str]] = field(default_factory=set)  # (method, resource name)
     unauthenticated: set[str] = field(default_factory=set)  # gRPC methods answering UNAUTHENTICATED
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, resource name)
@@ -79,10 +82,14 @@ def page(items: list[Any], token: str) -> tuple[list[Any], str]:
 
 # --- Resource Manager v3 over REST --------------------------------------------------------------------
 
-READ_REST = re.compile(r"^(GET /(v3|v1|compute/v1)/.*|POST /v3/(organizations|folders|projects)/[^/:]+:getIamPolicy)$")
+READ_REST = re.compile(
+    r"^(GET /(v3|v2|v1|compute/v1)/.*|POST /v3/(organizations|folders|projects)/[^/:]+:getIamPolicy)$"
+)
 POOLS_PATH = re.compile(r"^/v1/projects/(?P<project>[^/]+)/locations/global/workloadIdentityPools$")
 PROVIDERS_PATH = re.compile(r"^/v1/(?P<pool>projects/[^/]+/locations/global/workloadIdentityPools/[^/]+)/providers$")
 INSTANCES_PATH = re.compile(r"^/compute/v1/projects/(?P<project>[^/]+)/aggregated/instances$")
+RUN_PATH = re.compile(r"^/v2/projects/(?P<project>[^/]+)/locations/-/services$")
+FUNCTIONS_PATH = re.compile(r"^/v2/projects/(?P<project>[^/]+)/locations/-/functions$")
 
 
 class ResourceManagerFake:
@@ -171,7 +178,8 @@ class _RestHandler(BaseHTTPRequestHandler):
         return 200, found
 
     def _other(self, path: str, query: dict[str, str]) -> tuple[int, JsonObject]:
-        """IAM v1 workload identity pools and providers, Compute v1 aggregated instances."""
+        """IAM v1 workload identity pools and providers, Compute v1 aggregated instances, Cloud Run v2
+        services and Cloud Functions v2 functions (``locations/-``)."""
         estate = self.estate
         if match := POOLS_PATH.match(path):
             project = estate.project(match["project"])
@@ -203,6 +211,17 @@ class _RestHandler(BaseHTTPRequestHandler):
                 zones.setdefault(zone, {"instances": []})["instances"].append(instance)
             answer = {"kind": "compute#instanceAggregatedList", "items": zones}
             return 200, {**answer, **({"nextPageToken": token} if token else {})}
+        for pattern, method, key, items in (
+            (RUN_PATH, "services.list", "services", estate.run_services),
+            (FUNCTIONS_PATH, "functions.list", "functions", estate.functions),
+        ):
+            if match := pattern.match(path):
+                if not estate.record(method, f"projects/{match['project']}"):
+                    return 403, _error(403, "PERMISSION_DENIED", f"Permission denied on {method}")
+                mine = [i for i in items if i["name"].startswith(f"projects/{match['project']}/")]
+                chunk, token = page(mine, query.get("pageToken", ""))
+                extra = {"unreachable": estate.unreachable} if key == "functions" and estate.unreachable else {}
+                return 200, {key: chunk, **extra, **({"nextPageToken": token} if token else {})}
         estate.record(f"GET {path}", "")
         return 404, _error(404, "NOT_FOUND", f"{path}: not served by this fake")
 

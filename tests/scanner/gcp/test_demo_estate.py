@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from models import AttachmentKind, CredentialKind
+from models import AttachmentKind, CredentialKind, WorkloadKind
 from scanner.normalized import Normalized
 from tests.scanner.gcp.conftest import REPO, by_id, read
 
@@ -50,7 +50,18 @@ def test_planted_keys_and_federation(demo: Normalized) -> None:
     assert provider.attributes["attributeCondition"] == ""  # planted: no condition
 
 
-def test_the_default_compute_account_is_shared_by_five_vms(demo: Normalized) -> None:
+def test_the_default_compute_account_is_shared_by_five_vms_and_a_run_service(demo: Normalized) -> None:
     compute = "serviceAccount:318204957316-compute@developer.gserviceaccount.com"
-    assert len([w for w in demo.workloads if compute in w.principal_ids]) == 5
+    kinds = sorted(w.kind for w in demo.workloads if compute in w.principal_ids)
+    assert kinds == [WorkloadKind.CLOUD_RUN_SERVICE] + [WorkloadKind.GCE_INSTANCE] * 5
+    payments = "serviceAccount:payments-api@shop-prod.iam.gserviceaccount.com"
+    runs_as_payments = {w.kind: w for w in demo.workloads if payments in w.principal_ids}
+    assert set(runs_as_payments) == {
+        WorkloadKind.GCE_INSTANCE,
+        WorkloadKind.CLOUD_FUNCTION,
+        WorkloadKind.GKE_SERVICE_ACCOUNT,
+    }
+    assert runs_as_payments[WorkloadKind.GKE_SERVICE_ACCOUNT].id == (
+        "serviceAccount:shop-prod.svc.id.goog[payments/payments-api]"
+    )
     assert not [w for w in demo.workloads if w.name == "scratch-1"]  # runs as no service account

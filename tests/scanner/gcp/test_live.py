@@ -16,7 +16,7 @@ from google.cloud import iam_admin_v1, iam_v2, resourcemanager_v3
 from google.cloud.iam_admin_v1.services.iam.transports import IAMGrpcTransport
 from google.cloud.iam_v2.services.policies.transports import PoliciesGrpcTransport
 
-from models import CoverageStatus
+from models import CoverageStatus, WorkloadKind
 from scanner.errors import ScanError
 from scanner.gcp.live import GcpClients, collect_gcp, default_clients, scan_gcp
 from scanner.gcp.normalize import normalize_gcp
@@ -48,6 +48,8 @@ FILES = [
     "providers-github.json",
     "providers-aws-prod.json",
     "instances-acme-prod-app.json",
+    "run-services-v2-acme-prod-app.json",
+    "functions-acme-prod-app.json",
 ]
 READ_METHODS = {
     "organizations.get",
@@ -68,6 +70,8 @@ READ_METHODS = {
     "workloadIdentityPools.list",
     "workloadIdentityPools.providers.list",
     "instances.aggregatedList",
+    "services.list",
+    "functions.list",
 }
 
 
@@ -117,6 +121,8 @@ def fixture_estate() -> Estate:
     estate.pools = load("workload-identity-pools-acme-shared-ops.json")
     estate.providers = [*load("providers-github.json"), *load("providers-aws-prod.json")]
     estate.instances = load("instances-acme-prod-app.json")
+    estate.run_services = load("run-services-v2-acme-prod-app.json")
+    estate.functions = load("functions-acme-prod-app.json")
     return estate
 
 
@@ -141,7 +147,13 @@ def live_clients(estate: Estate) -> Iterator[GcpClients]:
             ),
             iam=iam_admin_v1.IAMClient(transport=IAMGrpcTransport(channel=channel)),
             policies=iam_v2.PoliciesClient(transport=PoliciesGrpcTransport(channel=channel)),
-            rest=RestReader(session=session, iam_endpoint=rest.endpoint, compute_endpoint=rest.endpoint),
+            rest=RestReader(
+                session=session,
+                iam_endpoint=rest.endpoint,
+                compute_endpoint=rest.endpoint,
+                run_endpoint=rest.endpoint,
+                functions_endpoint=rest.endpoint,
+            ),
             timeout=10.0,
         )
         for client in (clients.organizations, clients.folders, clients.projects):
@@ -301,6 +313,8 @@ def test_without_a_rest_session_pools_and_instances_are_gaps_not_absences() -> N
     gaps = {c.operation: c for c in parts.coverage if c.is_gap}
     assert "not collected by live scans" in gaps["workloadIdentityPools.list"].detail
     assert "not collected by live scans" in gaps["instances.list"].detail
+    assert "not collected by live scans" in gaps["services.list"].detail
+    assert "not collected by live scans" in gaps["functions.list"].detail
     assert gaps["instances.list"].scope_id == OPS
     assert not parts.workloads and not [p for p in parts.principals if p.attributes.get("state")]
 
@@ -312,9 +326,22 @@ def test_a_denied_pool_list_is_a_gap_and_instances_still_arrive() -> None:
     gap = next(c for c in parts.coverage if c.operation == "workloadIdentityPools.list" and c.is_gap)
     assert gap.scope_id == OPS and gap.status is CoverageStatus.DENIED
     assert not [c for c in parts.credentials if c.issuer]  # no provider was read
-    assert len(parts.workloads) == 3
+    assert len([w for w in parts.workloads if w.kind is WorkloadKind.GCE_INSTANCE]) == 3
     pages = [c for c in estate.calls if c[0] == "instances.aggregatedList" and c[1] == APP]
     assert len(pages) == 4  # one instance per page, every page followed
+
+
+def test_denied_or_unreachable_serverless_reads_are_gaps_not_absences() -> None:
+    estate = fixture_estate()
+    estate.denied = {("services.list", APP)}
+    estate.unreachable = ["us-central1"]
+    parts = collect(estate, organization=None, projects=["acme-prod-app"])
+    gaps = {c.operation: c for c in parts.coverage if c.is_gap}
+    assert gaps["services.list"].status is CoverageStatus.DENIED and gaps["services.list"].scope_id == APP
+    assert "unreachable locations" in gaps["functions.list"].detail
+    kinds = {w.kind for w in parts.workloads}
+    assert WorkloadKind.CLOUD_RUN_SERVICE not in kinds and WorkloadKind.CLOUD_FUNCTION not in kinds
+    assert WorkloadKind.GCE_INSTANCE in kinds
 
 
 def test_credentials_the_api_rejects_stop_the_scan() -> None:

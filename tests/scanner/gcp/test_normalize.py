@@ -239,12 +239,81 @@ def test_workload_identity_providers(estate) -> None:  # type: ignore[no-untyped
 
 
 def test_instances_are_workloads_of_their_service_accounts(estate) -> None:  # type: ignore[no-untyped-def]
-    workloads = by_id(estate.workloads)
+    workloads = by_id(w for w in estate.workloads if w.kind is WorkloadKind.GCE_INSTANCE)
     assert len(workloads) == 3  # the bastion runs as no service account
     web = workloads["//compute.googleapis.com/projects/acme-prod-app/zones/europe-west1-b/instances/web-1"]
     assert web.kind is WorkloadKind.GCE_INSTANCE and web.principal_ids == (COMPUTE,)
     assert web.scope_id == APP and web.region == "europe-west1-b"
     assert web.attributes["oauthScopes"] == "https://www.googleapis.com/auth/cloud-platform"
+
+
+RUN = "//run.googleapis.com/projects/acme-prod-app/locations"
+FUNCTIONS = "//cloudfunctions.googleapis.com/projects/acme-prod-app/locations"
+
+
+def test_run_services_and_functions_run_as_their_service_accounts_or_the_default(estate) -> None:  # type: ignore[no-untyped-def]
+    workloads = by_id(estate.workloads)
+    checkout = workloads[f"{RUN}/europe-west1/services/checkout"]
+    assert checkout.kind is WorkloadKind.CLOUD_RUN_SERVICE and checkout.principal_ids == (DEPLOYER,)
+    assert checkout.scope_id == APP and checkout.region == "europe-west1"
+    assert "defaultServiceAccount" not in checkout.attributes
+    resizer = workloads[f"{RUN}/us-central1/services/image-resizer"]
+    assert resizer.principal_ids == (COMPUTE,) and resizer.attributes["defaultServiceAccount"] == "true"
+    pdf = workloads[f"{FUNCTIONS}/europe-west1/functions/invoice-pdf"]
+    assert pdf.kind is WorkloadKind.CLOUD_FUNCTION and pdf.principal_ids == (DEPLOYER,)
+    assert pdf.attributes["generation"] == "GEN_2"
+    # A 1st gen function without a service account runs as the App Engine default one.
+    report = workloads[f"{FUNCTIONS}/us-central1/functions/nightly-report"]
+    assert report.principal_ids == ("serviceAccount:acme-prod-app@appspot.gserviceaccount.com",)
+    assert report.attributes["generation"] == "GEN_1"
+
+
+def test_both_run_service_shapes_give_the_same_workloads() -> None:
+    projects = FIXTURES / "projects.json"
+    knative = read([projects, FIXTURES / "run-services-acme-prod-app.json"])
+    admin_v2 = read([projects, FIXTURES / "run-services-v2-acme-prod-app.json"])
+    shape = {(w.id, w.principal_ids, w.scope_id, w.region) for w in knative.workloads}
+    assert shape == {(w.id, w.principal_ids, w.scope_id, w.region) for w in admin_v2.workloads}
+    assert len(shape) == 2
+
+
+def test_a_default_service_account_the_inputs_cannot_name_is_a_gap() -> None:
+    # Without the project list the number of acme-prod-app, and so its default compute account, is unknown.
+    parts = read([FIXTURES / "run-services-v2-acme-prod-app.json"])
+    assert [w.id for w in parts.workloads] == [f"{RUN}/europe-west1/services/checkout"]
+    gap = next(c for c in parts.coverage if c.is_gap and "image-resizer" in c.operation)
+    assert "project number" in gap.detail and "gcloud projects list" in gap.detail
+
+
+OTHER = "other@acme-prod-app.iam.gserviceaccount.com"
+
+
+def test_gke_workload_identity_bindings_are_workloads(tmp_path: Path) -> None:
+    ksa = "serviceAccount:acme-prod-app.svc.id.goog[payments/api]"
+    assets = [
+        {
+            "name": f"//iam.googleapis.com/projects/acme-prod-app/serviceAccounts/{email}",
+            "assetType": "iam.googleapis.com/ServiceAccount",
+            "iamPolicy": {"bindings": [{"role": "roles/iam.workloadIdentityUser", "members": [ksa]}]},
+            "ancestors": ["projects/100000000001"],
+        }
+        for email in ("deployer@acme-prod-app.iam.gserviceaccount.com", "api@acme-prod-app.iam.gserviceaccount.com")
+    ]
+    assets.append(
+        {
+            "name": f"//iam.googleapis.com/projects/acme-prod-app/serviceAccounts/{OTHER}",
+            "assetType": "iam.googleapis.com/ServiceAccount",
+            "iamPolicy": {"bindings": [{"role": "roles/iam.serviceAccountUser", "members": [ksa]}]},
+            "ancestors": ["projects/100000000001"],
+        }
+    )
+    parts = read([write(tmp_path, "sa.ndjson", assets, ndjson=True), FIXTURES / "projects.json"])
+    (workload,) = parts.workloads
+    assert workload.id == ksa and workload.kind is WorkloadKind.GKE_SERVICE_ACCOUNT
+    # Only roles/iam.workloadIdentityUser makes a Kubernetes service account run as the account.
+    assert set(workload.principal_ids) == {DEPLOYER, "serviceAccount:api@acme-prod-app.iam.gserviceaccount.com"}
+    assert workload.scope_id == APP and workload.name == "payments/api"
+    assert workload.attributes["workloadPool"] == "acme-prod-app.svc.id.goog"
 
 
 def test_normalizing_is_pure_and_repeatable() -> None:
