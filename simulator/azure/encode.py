@@ -61,6 +61,20 @@ DISAGREEMENTS: list[dict[str, Any]] = []
 Pair = tuple[z3.BoolRef, z3.BoolRef]
 
 
+def folding_is_ascii(extra: list[str]) -> bool:
+    """Whether, over strings of printable ASCII and the characters ``extra``, ASCII case folding
+    (what the encoding models) and Unicode case folding always agree: no character of ``extra``
+    folds to ASCII or to several characters, and no two of them fold to one character. Then an
+    ``IgnoreCase`` comparison's value is the same under both, and the reference evaluator decides
+    it (see :func:`simulator.azure.abac.compare_one`)."""
+    folded: dict[str, str] = {}
+    for c in extra:
+        f = c.casefold()
+        if len(f) != 1 or f.isascii() or folded.setdefault(f, c) != c:
+            return False
+    return True
+
+
 class Encoder:
     """Owns one z3 context and the attribute variables of one question."""
 
@@ -81,6 +95,7 @@ class Encoder:
             if extra
             else z3.Range(" ", "~", ctx=self.ctx)
         )
+        self.exact_folding = folding_is_ascii(extra)
         self.true = z3.BoolVal(True, ctx=self.ctx)
         self.false = z3.BoolVal(False, ctx=self.ctx)
 
@@ -129,8 +144,8 @@ class Encoder:
         folding = node.ignore_case and (unicode_cased("".join(node.values)) or unicode_cased("".join(given)))
         if len(given) > 1 or (folding and not self.free(key)):
             return self.const(evaluate_compare(node, given))
-        if folding:
-            return self.false, self.true  # non-ASCII case folding: not encoded
+        if folding and not self.exact_folding:
+            return self.false, self.true  # values where ASCII and Unicode folding differ: not encoded
         present, value = self.variables(key)
         if node.cross:
             hit = z3.Or([self.base(node, value, t) != node.negated for t in node.values])

@@ -321,6 +321,71 @@ def _coverage_problems(index: AzureIndex, principal: str, path: tuple[str, ...],
     return problems
 
 
+def _unknown_groups(index: AzureIndex, principal: str, path: tuple[str, ...]) -> set[str]:
+    """Groups named at the path (by role assignments, or by deny assignments as principals or
+    exclusions) whose members the snapshot does not know and that ``principal`` is not known to be
+    in: it may or may not be a member."""
+    assignments, denies, _ = index.at_path(path)
+    named = {
+        str(a.assignment.get("principalId") or "").lower()
+        for a in assignments
+        if str(a.assignment.get("principalType") or "").lower() == "group"
+        or _is_group(index, str(a.assignment.get("principalId") or ""))
+    }
+    for doc in denies:
+        props = doc["properties"] if isinstance(doc.get("properties"), Mapping) else doc
+        for key in ("principals", "excludePrincipals"):
+            for entry in props.get(key) or []:
+                ident = str(entry.get("id") or "").lower() if isinstance(entry, Mapping) else ""
+                if str(entry.get("type") or "").lower() == "group" or _is_group(index, ident):
+                    named.add(ident)
+    p = index.principals.get(principal)
+    known = {g.lower() for g in p.member_of} if p else set()
+    return {g for g in named if g and g != principal and g not in index.members and g not in known}
+
+
+def _is_group(index: AzureIndex, ident: str) -> bool:
+    p = index.principals.get(ident.lower())
+    return p is not None and p.kind is PrincipalKind.AZURE_GROUP
+
+
+def _group_doubts(
+    index: AzureIndex, principal: str, path: tuple[str, ...], operation: str, plane: bool, answer: Answer
+) -> list[str]:
+    """Why ``answer`` could change if ``principal`` were in groups whose members are unknown: a
+    group's role assignment that covers the operation (against a deny by omission), a deny
+    assignment naming such a group (against an allow), one excluding such a group (against an
+    explicit deny)."""
+    groups = _unknown_groups(index, principal, path)
+    if not groups or answer.decision == "unknown":
+        return []
+    assignments, denies, _ = index.at_path(path)
+    doubts: list[str] = []
+    if answer.decision == "implicit_deny":
+        for a in assignments:
+            holder = str(a.assignment.get("principalId") or "").lower()
+            if holder in groups and (a.role_definition is None or _covers(a.role_definition, operation, [plane])):
+                name = index.principals[holder].name if holder in index.principals else holder
+                role = a.role_definition.get("roleName") if a.role_definition else a.assignment.get("roleDefinitionId")
+                doubts.append(f"group {name} holds {role} at {a.assignment.get('scope')}")
+        return doubts
+    own = path[-1] if path else ""
+    for doc in denies:
+        d = compile_deny(doc)
+        applies = d.scope == own if not d.children else d.scope in path
+        if not applies or not any(b.matches(operation, plane) for b in d.blocks):
+            continue
+        if answer.decision == "allowed":
+            named = [i for i, _ in d.principals if i in groups]
+            if named and not d.matches_principal(frozenset({principal})):
+                doubts.append(f"deny assignment {d.name} applies to group(s) {', '.join(named)}")
+        elif answer.decision == "explicit_deny":
+            excluded = [i for i in d.excluded if i in groups]
+            if excluded:
+                doubts.append(f"deny assignment {d.name} excludes group(s) {', '.join(excluded)}")
+    return doubts
+
+
 def can(
     snapshot: Snapshot | AzureIndex,
     principal: str,
@@ -373,6 +438,21 @@ def can(
             attributes=attributes,
         )
         answer = _decide(request, applicable, any_context, engine)
+        doubts = _group_doubts(index, principal_id, path, operation, plane, answer)
+        if doubts:
+            answer = Answer(
+                None,
+                "unknown",
+                [
+                    {
+                        "kind": "group_membership",
+                        "detail": f"{d}; whether {principal_id} is a member is not in the snapshot (group memberships"
+                        " are not collected)",
+                    }
+                    for d in doubts
+                ]
+                + [{"kind": "unproven", "detail": f"without those groups the answer would be {answer.decision}"}],
+            )
         gaps = problems + _coverage_problems(index, principal_id, path, applicable)
         if gaps and answer.decision in ("allowed", "implicit_deny"):
             answer = Answer(

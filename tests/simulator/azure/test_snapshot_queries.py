@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -344,3 +345,56 @@ def test_intermediate_management_group_missing_is_unknown() -> None:
     result = can(index, BOB, "Microsoft.Compute/virtualMachines/read", VM)
     assert result.answer.decision == "unknown"
     assert "not in the snapshot" in str(result.answer.reasons)
+
+
+OPS = "8a9bacbd-cedf-4e01-9123-000000000007"  # a group whose members the snapshot does not know
+BREAK_GLASS = "9bacbdce-dfe0-4f12-8234-000000000008"  # likewise
+
+
+def with_unknown_groups() -> AzureIndex:
+    """The estate plus: group OPS is Virtual Machine Contributor on the resource group and is denied
+    listing storage keys; the storage delete deny excludes group BREAK_GLASS."""
+    base = estate()
+    vm_contributor, ops_at = assignment_policy(
+        assignment("a-ops", OPS, role("Virtual Machine Contributor"), RG, principal_type="Group")
+    )
+    keys = "Microsoft.Storage/storageAccounts/listKeys/action"
+    no_keys, no_keys_at = deny_policy(
+        deny_assignment("no-keys-for-ops", ACCOUNT, actions=[keys], principals=[(OPS, "Group")])
+    )
+    guard, guard_at = deny_policy(
+        deny_assignment(
+            "guard", ACCOUNT, actions=["Microsoft.Storage/storageAccounts/delete"], exclude=[(BREAK_GLASS, "Group")]
+        )
+    )
+    return AzureIndex(
+        replace(
+            base,
+            principals=(*base.principals, principal(OPS, PrincipalKind.AZURE_GROUP, "ops")),
+            policies=(*base.policies, vm_contributor, no_keys, guard),
+            attachments=(*base.attachments, ops_at, no_keys_at, guard_at),
+        )
+    )
+
+
+def test_groups_with_unknown_members_keep_answers_unproven() -> None:
+    index = with_unknown_groups()
+    # BOB (Reader) would be denied writing the VM, unless he is in OPS: not proven.
+    write = can(index, BOB, VM_WRITE, VM).answer
+    assert write.decision == "unknown"
+    assert any(r["kind"] == "group_membership" and "ops" in r["detail"] for r in write.reasons)
+    assert "implicit_deny" in write.reasons[-1]["detail"]
+    # Alice's Owner (through a group whose members are known) lists keys, unless she is in OPS.
+    keys = can(index, ALICE, "Microsoft.Storage/storageAccounts/listKeys/action", ACCOUNT).answer
+    assert keys.decision == "unknown" and "no-keys-for-ops" in str(keys.reasons)
+    # The guard denies Alice's delete, unless she is in BREAK_GLASS.
+    delete = can(index, ALICE, "Microsoft.Storage/storageAccounts/delete", ACCOUNT).answer
+    assert delete.decision == "unknown" and "guard" in str(delete.reasons)
+    # What no group could change stays proven: OPS's role does not cover storage deletes.
+    assert can(index, BOB, "Microsoft.Storage/storageAccounts/read", ACCOUNT).answer.decision == "allowed"
+    assert can(index, BOB, "Microsoft.Sql/servers/write", VM).answer.decision == "implicit_deny"
+
+
+def test_a_group_member_known_to_the_snapshot_is_decided(index: AzureIndex) -> None:
+    # GROUP's members are in the snapshot (alice), so BOB is known not to be one: a proven deny.
+    assert can(index, BOB, VM_WRITE, VM).answer.decision == "implicit_deny"
