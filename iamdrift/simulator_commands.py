@@ -7,6 +7,7 @@ Formats (a contract other tools script against) are documented in the README and
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from simulator.aws.request import CaseError, parse_case
 from simulator.aws.simulate import DEFAULT_TIMEOUT_MS, decide
 from simulator.aws.snapshot_queries import CanAnswer, QueryError, SnapshotIndex, can, who_can
 from simulator.clouds import UnknownCloud, cloud_of, single_values
+
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def read_records(path: Path) -> list[tuple[int, Any]]:
@@ -227,7 +230,7 @@ def register(cli: click.Group, open_store: Any, failures: Any) -> None:
         if as_json:
             click.echo(json.dumps({"snapshot": snapshot.id, **result.to_json()}, indent=2))
         else:
-            _print_can(result)
+            _print_can(result, _labeller(snapshot))
 
     @cli.command("who-can")
     @click.argument("action")
@@ -266,11 +269,12 @@ def register(cli: click.Group, open_store: Any, failures: Any) -> None:
         if not results:
             console.print(escape(f"no principal of snapshot {snapshot.id} can {action} on {resource}"))
             return
+        label = _labeller(snapshot)
         table = Table(box=None, header_style="bold")
         for column in ("principal", "decision", "because"):
             table.add_column(column)
         for r in results:
-            table.add_row(escape(r.principal), r.answer.decision, escape(_because(r.answer.reasons)))
+            table.add_row(escape(label(r.principal)), r.answer.decision, escape(_because(r.answer.reasons)))
         console.print(table)
 
 
@@ -345,10 +349,16 @@ def _print_comparison(result: dict[str, Any]) -> None:
         console.print(escape(f"  actions the catalog does not know: {', '.join(result['unknown_actions'])}"))
 
 
-def _print_can(result: CanAnswer) -> None:
+def _labeller(snapshot: Any) -> Any:
+    """``name (object id)`` for principals known by an opaque id (Azure object ids); other ids as they are."""
+    names = {p.id: p.name for p in snapshot.principals if p.name and GUID.match(p.id)}
+    return lambda principal: f"{names[principal]} ({principal})" if principal in names else principal
+
+
+def _print_can(result: CanAnswer, label: Any = str) -> None:
     console = _console()
     answer = result.answer
-    console.print(f"[bold]{answer.decision}[/bold]: " + escape(result.principal))
+    console.print(f"[bold]{answer.decision}[/bold]: " + escape(label(result.principal)))
     for reason in sorted(
         {json.dumps(r, sort_keys=True): r for r in answer.reasons}.values(),
         key=lambda r: ":organizations:" in str(r.get("policy", "")),

@@ -18,6 +18,9 @@ files of one kind, e.g. one deny-assignment file per subscription, are merged):
   tree with its subscriptions.
 - ``az account list --all -o json``: subscriptions; ``az group list -o json``: resource groups.
 - ``az resource list -o json``: resources; those with an ``identity`` become workloads.
+- ``az provider operation show --namespace NS -o json`` (one provider) or ``az provider operation
+  list -o json`` (all): each operation with ``isDataAction``, so the simulator knows which
+  operations are data actions.
 
 A file of a recognised format whose content is malformed raises :class:`BadInputError` naming the
 file and the field. Content of no Azure format gives ``None`` (another cloud's reader may know it).
@@ -37,7 +40,7 @@ from typing import Any
 
 from models import CoverageEntry, CoverageStatus
 from scanner.azure.ids import arm, last_segment, scope_kind
-from scanner.azure.raw import AzureRaw, management_group_body, sanitize_service_principal
+from scanner.azure.raw import AzureRaw, management_group_body, provider_operation_entries, sanitize_service_principal
 from scanner.errors import BadInputError
 
 ROLE_ASSIGNMENTS = "role_assignments"
@@ -50,6 +53,7 @@ MANAGEMENT_GROUPS = "management_groups"
 SUBSCRIPTIONS = "subscriptions"
 RESOURCE_GROUPS = "resource_groups"
 RESOURCES = "resources"
+PROVIDER_OPERATIONS = "provider_operations"
 EMPTY = "empty"
 
 COMMANDS = {
@@ -63,6 +67,7 @@ COMMANDS = {
     SUBSCRIPTIONS: "az account list --all -o json",
     RESOURCE_GROUPS: "az group list -o json",
     RESOURCES: "az resource list -o json",
+    PROVIDER_OPERATIONS: "az provider operation show --namespace NS -o json",
     EMPTY: "any of the above",
 }
 SERVICES = {
@@ -76,10 +81,12 @@ SERVICES = {
     SUBSCRIPTIONS: "resources",
     RESOURCE_GROUPS: "resources",
     RESOURCES: "resources",
+    PROVIDER_OPERATIONS: "authorization",
     EMPTY: "azure",
 }
 
 UAI = "microsoft.managedidentity/userassignedidentities"
+PROVIDER_OPERATIONS_TYPE = "microsoft.authorization/provideroperations"
 FIC_SEGMENT = "/federatedidentitycredentials/"
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Strings only Azure exports contain: malformed JSON holding one of them is a broken Azure file.
@@ -103,7 +110,7 @@ class Detected:
     def items(self) -> list[dict[str, Any]]:
         if self.kind == DENY_ASSIGNMENTS:
             return list(self.content["value"])
-        if self.kind == MANAGEMENT_GROUPS:
+        if self.kind == MANAGEMENT_GROUPS or (self.kind == PROVIDER_OPERATIONS and isinstance(self.content, dict)):
             return [self.content]
         return list(self.content)
 
@@ -116,6 +123,8 @@ def _kind_of_item(item: Any) -> str | None:
     if not isinstance(item, dict):
         return None
     rtype = _type(item)
+    if rtype == PROVIDER_OPERATIONS_TYPE:
+        return PROVIDER_OPERATIONS
     if rtype == "microsoft.authorization/roleassignments" or ("principalId" in item and "roleDefinitionId" in item):
         return ROLE_ASSIGNMENTS
     if rtype == "microsoft.authorization/roledefinitions" or ("roleName" in item and "permissions" in item):
@@ -160,6 +169,8 @@ def _kind_of(data: Any) -> str | None:
         ):
             return DENY_ASSIGNMENTS
         return None
+    if _type(data) == PROVIDER_OPERATIONS_TYPE:
+        return PROVIDER_OPERATIONS
     node_id = str(data.get("id", "")).lower()
     if _type(data) == "microsoft.management/managementgroups" or node_id.startswith(
         "/providers/microsoft.management/managementgroups/"
@@ -341,6 +352,22 @@ def _check_resources(d: Detected) -> None:
                 raise _bad(d, i, f"identity.userAssignedIdentities key {key!r} is not an Azure resource id")
 
 
+def _check_provider_operations(d: Detected) -> None:
+    for i, item in enumerate(d.items):
+        _require(d, i, item, "name")
+        _require_list(d, i, item, "operations", optional=True)
+        _require_list(d, i, item, "resourceTypes", optional=True)
+        for rtype in item.get("resourceTypes") or []:
+            if not isinstance(rtype, dict):
+                raise _bad(d, i, "resourceTypes entries must be objects")
+            _require_list(d, i, rtype, "operations", optional=True)
+        for op in provider_operation_entries(item):
+            if not isinstance(op, dict) or not isinstance(op.get("name"), str):
+                raise _bad(d, i, f"operation {op!r} has no name")
+            if not isinstance(op.get("isDataAction", False), bool):
+                raise _bad(d, i, f"operation {op['name']!r}: isDataAction must be true or false")
+
+
 _CHECKS: dict[str, Callable[[Detected], None]] = {
     ROLE_ASSIGNMENTS: _check_assignments,
     ROLE_DEFINITIONS: _check_definitions,
@@ -352,6 +379,7 @@ _CHECKS: dict[str, Callable[[Detected], None]] = {
     SUBSCRIPTIONS: _check_subscriptions,
     RESOURCE_GROUPS: _check_groups,
     RESOURCES: _check_resources,
+    PROVIDER_OPERATIONS: _check_provider_operations,
     EMPTY: lambda _detected: None,
 }
 
@@ -397,6 +425,8 @@ def assemble(detected: list[Detected]) -> AzureRaw:
             )
         elif kind == SUBSCRIPTIONS:
             raw.subscriptions.extend(e for e in entries if fresh(kind, str(e["id"]).lower()))
+        elif kind == PROVIDER_OPERATIONS:
+            raw.provider_operations.extend(e for e in entries if fresh(kind, str(e["name"]).lower()))
         elif kind == ROLE_DEFINITIONS:
             raw.role_definitions.extend(
                 e for e in entries if fresh(kind, f"{str(e.get('id') or '').lower()}|{str(e['name']).lower()}")
@@ -454,6 +484,9 @@ def _file_scope(item: Detected, tenant: str | None) -> str:
     """The subscription every entry of the file belongs to, else the tenant."""
     subs = set()
     for entry in item.items:
+        if item.kind == PROVIDER_OPERATIONS:
+            subs.add("")
+            continue
         ref = entry.get("properties", {}).get("scope") if item.kind == DENY_ASSIGNMENTS else entry.get("id")
         text = str(ref or "").lower()
         if text.startswith("/subscriptions/"):

@@ -5,8 +5,10 @@ management-group tree of the tenant (``managementGroups.get <tenant id> $expand=
 $recurse=true``); then, per subscription, resource groups, resources (with their identities), role
 definitions, role assignments (``listForSubscription``: assignments at, below and above the
 subscription), deny assignments, user-assigned identities and each identity's federated
-credentials; last, service principals with their secret and certificate metadata from Microsoft
-Graph (``GET /v1.0/servicePrincipals?$select=...``).
+credentials; then the operations catalog (``providerOperations.get``, with ``isDataAction``) of
+every resource-provider namespace those roles, deny assignments and resources name; last, service
+principals with their secret and certificate metadata from Microsoft Graph (``GET
+/v1.0/servicePrincipals?$select=...``).
 
 Every read is a coverage entry. A read the caller may not do (403), a missing object (404) or any
 other error the service answers is a gap and the scan goes on. Credentials that cannot get a token
@@ -127,6 +129,18 @@ def collect_azure(
         _subscription(clients, rec, raw, sub)
     _not_scanned(rec, raw, targets)
 
+    if targets:
+        say("provider operations")
+        authorization = clients.authorization(targets[0])
+        for namespace in namespaces_in_use(raw):
+            operations = rec.read(
+                tenant_scope,
+                "authorization",
+                f"providerOperations.get {namespace}",
+                lambda namespace=namespace: [authorization.provider_operations_metadata.get(namespace)],  # type: ignore[misc]
+            )
+            raw.provider_operations.extend(shapes.rest_json(o) for o in operations or [])
+
     say("service principals (Microsoft Graph)")
     principals = rec.read(tenant_scope, "graph", "servicePrincipals.list", lambda: _graph_service_principals(clients))
     if principals is not None:
@@ -200,6 +214,33 @@ def _subscription(clients: AzureClients, rec: _Recorder, raw: AzureRaw, sub: str
             raw.federated_credentials[identity_id] = [
                 shapes.federated_credential(shapes.rest_json(c)) for c in credentials
             ]
+
+
+def namespaces_in_use(raw: AzureRaw) -> list[str]:
+    """The resource-provider namespaces the collected roles, deny assignments and resources name
+    (``Microsoft.Storage`` of ``Microsoft.Storage/storageAccounts/read``; patterns whose namespace has
+    a wildcard name none), first spelling of each, sorted case-insensitively."""
+    found: dict[str, str] = {}
+
+    def add(text: Any) -> None:
+        namespace = str(text or "").split("/", 1)[0].strip()
+        if namespace and "*" not in namespace and "." in namespace:
+            found.setdefault(namespace.lower(), namespace)
+
+    for definition in raw.role_definitions:
+        for block in definition.get("permissions") or []:
+            for key in ("actions", "notActions", "dataActions", "notDataActions"):
+                for pattern in block.get(key) or [] if isinstance(block, dict) else []:
+                    add(pattern)
+    for deny in raw.deny_assignments:
+        props = deny["properties"] if isinstance(deny.get("properties"), dict) else deny
+        for block in props.get("permissions") or []:
+            for key in ("actions", "notActions", "dataActions", "notDataActions"):
+                for pattern in block.get(key) or [] if isinstance(block, dict) else []:
+                    add(pattern)
+    for resource in raw.resources:
+        add(resource.get("type"))
+    return [found[k] for k in sorted(found)]
 
 
 def _list_subscriptions(clients: AzureClients) -> Iterable[dict[str, Any]]:

@@ -25,6 +25,11 @@ Ids (every ARM id is compared case-insensitively and stored lower-cased):
 - Credentials: ``<object id>#secret-<keyId>`` (client secrets) and ``<object id>#certificate-<keyId>``
   (certificates), metadata only; federated identity credentials by ARM id, on the identity's principal.
 - Workloads: resources with an identity, by ARM id; ``principal_ids`` are the identities' object ids.
+- Resources: each resource provider's operations catalog (``az provider operation show``) as a
+  :class:`Resource` of kind ``authorization:providerOperations``, id
+  ``/providers/microsoft.authorization/provideroperations/<namespace>``, its operations (lower-case,
+  space-separated) in ``attributes["actions"]`` (control plane) and ``attributes["dataActions"]``;
+  an operation Azure lists both ways is in both.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from models import (
     PolicyKind,
     Principal,
     PrincipalKind,
+    Resource,
     Scope,
     ScopeKind,
     Workload,
@@ -59,7 +65,7 @@ from scanner.azure.ids import (
     scope_kind,
     scope_of_extension,
 )
-from scanner.azure.raw import AzureRaw, management_group_body, sanitize_service_principal
+from scanner.azure.raw import AzureRaw, management_group_body, provider_operation_entries, sanitize_service_principal
 from scanner.errors import BadInputError
 from scanner.normalized import Normalized
 
@@ -143,6 +149,7 @@ class _Builder:
         self._role_assignments(definitions)
         self._deny_assignments()
         self._federated_credentials()
+        self._provider_operations()
         self._emit_scopes()
         self._emit_principals()
         self.out.coverage[:0] = self.raw.coverage
@@ -597,6 +604,26 @@ class _Builder:
             )
             self.out.attachments.append(Attachment(policy_id=policy_id, target_id=target, kind=AttachmentKind.DENY))
 
+    def _provider_operations(self) -> None:
+        for provider in self.raw.provider_operations:
+            namespace = str(provider["name"])
+            planes: dict[bool, set[str]] = {False: set(), True: set()}
+            for op in provider_operation_entries(provider):
+                planes[bool(op.get("isDataAction", False))].add(str(op["name"]).lower())
+            self.out.resources.append(
+                Resource(
+                    id=f"{PROVIDER_OPERATIONS_PREFIX}{namespace.lower()}",
+                    cloud=Cloud.AZURE,
+                    kind=PROVIDER_OPERATIONS_KIND,
+                    name=namespace,
+                    scope_id=self.tenant,
+                    attributes={
+                        "actions": " ".join(sorted(planes[False])),
+                        "dataActions": " ".join(sorted(planes[True])),
+                    },
+                )
+            )
+
     def _gap(self, scope_id: str, service: str, operation: str, detail: str) -> None:
         key = (scope_id, operation)
         if key in self.gap_keys:
@@ -612,6 +639,10 @@ class _Builder:
                 detail=detail,
             )
         )
+
+
+PROVIDER_OPERATIONS_PREFIX = "/providers/microsoft.authorization/provideroperations/"
+PROVIDER_OPERATIONS_KIND = "authorization:providerOperations"
 
 
 def _tenant_of(raw: AzureRaw) -> str:

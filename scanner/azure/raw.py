@@ -36,6 +36,15 @@ def management_group_body(node: dict[str, Any]) -> dict[str, Any]:
     return props if isinstance(props, dict) else node
 
 
+def provider_operation_entries(provider: dict[str, Any]) -> list[Any]:
+    """Every operation of a provider (``az provider operation show``): its own and its resource types'."""
+    ops = list(provider.get("operations") or [])
+    for rtype in provider.get("resourceTypes") or []:
+        if isinstance(rtype, dict):
+            ops += list(rtype.get("operations") or [])
+    return ops
+
+
 @dataclass(kw_only=True)
 class AzureRaw:
     """One tenant's answers.
@@ -51,6 +60,8 @@ class AzureRaw:
       identity ARM id (as given), the ``az identity federated-credential list`` entries.
     - ``service_principals``: ``az ad sp list`` entries, sanitized.
     - ``resources``: ``az resource list`` entries (only those with an identity matter).
+    - ``provider_operations``: ``az provider operation show/list`` entries: each resource provider's
+      operations with ``isDataAction`` (which tells control-plane and data actions apart).
     - ``coverage``: every read (file or API call) and every gap.
     - ``source``: ``file`` or ``api``, for the coverage entries the normalizer adds.
     """
@@ -66,5 +77,6 @@ class AzureRaw:
     federated_credentials: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     service_principals: list[dict[str, Any]] = field(default_factory=list)
     resources: list[dict[str, Any]] = field(default_factory=list)
+    provider_operations: list[dict[str, Any]] = field(default_factory=list)
     coverage: list[CoverageEntry] = field(default_factory=list)
     source: str = "file"

@@ -16,7 +16,10 @@ lower-cased):
 - Deny assignments: ``AZURE_DENY_ASSIGNMENT`` attached (``DENY``) to a scope of the path.
 - The principal's groups: ``Principal.member_of``.
 
-Control plane or data plane (when the caller does not say): the patterns of every role definition
+Control plane or data plane (when the caller does not say): the snapshot's operations catalog
+(``az provider operation show``, collected for the namespaces in use; resources of kind
+``authorization:providerOperations``) says which an operation is; one it lists both ways is
+ambiguous. For an operation the catalog does not list, the patterns of every role definition
 and deny assignment in the snapshot that match the operation are weighed; a pattern counts only
 when it spells out the provider namespace (``Microsoft.Storage/...``, not ``*`` or ``*/read``), and
 the most specific one wins (the longest text before its first ``*``; an exact match beats any
@@ -57,6 +60,7 @@ from simulator.azure.rbac import (
 ROLE_DEFINITION = re.compile(r"^(?:/subscriptions/[^/]+)?/providers/microsoft\.authorization/roledefinitions/([^/]+)$")
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MANAGEMENT_GROUP = "/providers/microsoft.management/managementgroups/"
+PROVIDER_OPERATIONS_KIND = "authorization:providerOperations"
 AZURE_PRINCIPALS = (
     PrincipalKind.AZURE_SERVICE_PRINCIPAL,
     PrincipalKind.AZURE_MANAGED_IDENTITY,
@@ -102,6 +106,12 @@ class AzureIndex:
                 )
         self.mg_assignments = any(target.startswith(MANAGEMENT_GROUP) for target, _ in self.attached)
         self._planes: dict[str, bool | None] = {}
+        self.catalog: dict[str, set[bool]] = defaultdict(set)
+        for resource in snapshot.resources:
+            if resource.cloud is Cloud.AZURE and resource.kind == PROVIDER_OPERATIONS_KIND:
+                for is_data, key in ((False, "actions"), (True, "dataActions")):
+                    for name in resource.attributes.get(key, "").split():
+                        self.catalog[name].add(is_data)
         self._paths: dict[tuple[str, ...], tuple[list[AppliedAssignment], list[Mapping[str, Any]], list[str]]] = {}
         self.data_patterns: list[str] = []
         self.control_patterns: list[str] = []
@@ -242,6 +252,9 @@ class AzureIndex:
     def classify(self, operation: str) -> bool | None:
         """True: data action; False: control plane; None: ambiguous (see the module docstring)."""
         key = operation.lower()
+        if key in self.catalog:
+            listed = self.catalog[key]
+            return None if len(listed) > 1 else True in listed
         if key not in self._planes:
             data = _best(self.data_patterns, operation)
             control = _best(self.control_patterns, operation)

@@ -90,6 +90,15 @@ def test_azure_can_and_who_can_on_the_demo(sqlite_url: str) -> None:
     delete = run("can", "sp-terraform", "Microsoft.Storage/storageAccounts/delete", STORAGE, db=sqlite_url)
     assert delete.returncode == 0, delete.stderr
     assert delete.stdout.startswith("explicit_deny") and "data-guard" in delete.stdout
+    # The operations catalog makes a VM write a control-plane action: Owner grants it.
+    vm = f"{PROD}/resourceGroups/rg-shop-prod/providers/Microsoft.Compute/virtualMachines/vm-shop-web-1"
+    write = json.loads(
+        run("can", "sp-terraform", "Microsoft.Compute/virtualMachines/write", vm, "--json", db=sqlite_url).stdout
+    )
+    assert write["decision"] == "allowed" and write["witness"]["data_action"] is False
+    # bob holds no role on the VM, but may be in a group that does: not proven either way.
+    maybe = json.loads(run("can", BOB, "Microsoft.Compute/virtualMachines/write", vm, "--json", db=sqlite_url).stdout)
+    assert maybe["decision"] == "unknown" and "Cloud Platform Admins" in json.dumps(maybe["reasons"])
     who = run("who-can", "Microsoft.Storage/storageAccounts/delete", STORAGE, "--json", db=sqlite_url)
     assert json.loads(who.stdout)["principals"] == []
     readers = run("who-can", BLOB_READ, invoices, db=sqlite_url)

@@ -117,6 +117,8 @@ def estate_from_exports(directory: Path = EXPORTS) -> Estate:
                 _nest(cred, ("id", "name", "type"), drop=("resourceGroup", "systemData"))
             )
     lists["/v1.0/serviceprincipals"] = load("sp-list.json")
+    for provider in load("provider-operations.json"):
+        estate.objects[f"/providers/microsoft.authorization/provideroperations/{provider['name'].lower()}"] = provider
     return estate
 
 

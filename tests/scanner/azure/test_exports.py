@@ -52,6 +52,7 @@ FORMATS = {
     "group-list-payments.json": exports.RESOURCE_GROUPS,
     "group-list-platform.json": exports.RESOURCE_GROUPS,
     "resource-list-payments.json": exports.RESOURCES,
+    "provider-operations.json": exports.PROVIDER_OPERATIONS,
 }
 
 
@@ -81,6 +82,23 @@ def test_every_format_is_recognised_by_content(tmp_path: Path, name: str, kind: 
     assert again is not None and again.kind == kind
 
 
+def test_one_provider_from_az_provider_operation_show(tmp_path: Path) -> None:
+    storage = next(
+        p for p in json.loads((EXPORTS / "provider-operations.json").read_text()) if p["name"] == "Microsoft.Storage"
+    )
+    path = write(tmp_path, "storage-ops.json", storage)
+    (catalog,) = normalize_azure(assemble([detect(path, path.read_text())])).resources
+    assert catalog.id == "/providers/microsoft.authorization/provideroperations/microsoft.storage"
+    assert (
+        "microsoft.storage/storageaccounts/blobservices/containers/blobs/read"
+        in catalog.attributes["dataActions"].split()
+    )
+    assert "microsoft.storage/storageaccounts/listkeys/action" in catalog.attributes["actions"].split()
+    broken = write(tmp_path, "broken.json", {**storage, "operations": [{"name": "x", "isDataAction": "yes"}]})
+    with pytest.raises(BadInputError, match="isDataAction must be true or false"):
+        detect(broken, broken.read_text())
+
+
 def test_the_fixture_directory_holds_every_format() -> None:
     assert {p.name for p in EXPORTS.glob("*.json")} == set(FORMATS)
 
@@ -94,9 +112,9 @@ def test_estate_snapshot() -> None:
         "credentials": 7,
         "policies": 15,
         "attachments": 9,
-        "resources": 0,
+        "resources": 12,  # the operations catalogs of 12 resource providers
         "workloads": 3,
-        "coverage": 15,
+        "coverage": 16,
     }
     # Every scope's parent is a scope of the snapshot.
     ids = {s.id for s in snapshot.scopes}

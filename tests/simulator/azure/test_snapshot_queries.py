@@ -17,6 +17,7 @@ from models import (
     PolicyKind,
     Principal,
     PrincipalKind,
+    Resource,
     Scope,
     ScopeKind,
     Snapshot,
@@ -398,3 +399,27 @@ def test_groups_with_unknown_members_keep_answers_unproven() -> None:
 def test_a_group_member_known_to_the_snapshot_is_decided(index: AzureIndex) -> None:
     # GROUP's members are in the snapshot (alice), so BOB is known not to be one: a proven deny.
     assert can(index, BOB, VM_WRITE, VM).answer.decision == "implicit_deny"
+
+
+def test_the_operations_catalog_says_which_plane() -> None:
+    catalog = Resource(
+        id="/providers/microsoft.authorization/provideroperations/microsoft.contoso",
+        cloud=Cloud.AZURE,
+        kind="authorization:providerOperations",
+        name="Microsoft.Contoso",
+        scope_id=TENANT,
+        attributes={
+            "actions": "microsoft.contoso/widgets/read microsoft.contoso/widgets/write",
+            "dataActions": "microsoft.contoso/widgets/write microsoft.contoso/widgets/blobs/read",
+        },
+    )
+    index = AzureIndex(replace(estate(), resources=(catalog,)))
+    # Without the catalog "widgets/read" is ambiguous (see above); with it, a control-plane action.
+    assert index.classify("Microsoft.Contoso/widgets/read") is False
+    assert can(index, BOB, "Microsoft.Contoso/widgets/read", VM).answer.decision == "allowed"
+    assert index.classify("Microsoft.Contoso/widgets/blobs/read") is True
+    assert can(index, BOB, "Microsoft.Contoso/widgets/blobs/read", VM).answer.decision == "implicit_deny"
+    # Listed both ways: decided both ways.
+    assert index.classify("Microsoft.Contoso/widgets/write") is None
+    # Operations the catalog does not list fall back to the role definitions' patterns.
+    assert index.classify(BLOB_READ) is True
