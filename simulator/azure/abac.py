@@ -37,7 +37,7 @@ cannot be parsed at all is :class:`Unsupported`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -496,18 +496,20 @@ def unknown_reasons(node: Node | Unsupported) -> list[str]:
     return []
 
 
+def comparisons(node: Node | Unsupported) -> Iterator[Compare]:
+    """Every attribute comparison of a condition, in order of appearance."""
+    if isinstance(node, And | Or):
+        for item in node.items:
+            yield from comparisons(item)
+    elif isinstance(node, Not):
+        yield from comparisons(node.item)
+    elif isinstance(node, Compare):
+        yield node
+
+
 def attributes_of(node: Node | Unsupported) -> list[Attr]:
     """Every attribute a condition compares, in order of appearance, each once."""
     out: dict[str, Attr] = {}
-
-    def walk(n: Node | Unsupported) -> None:
-        if isinstance(n, And | Or):
-            for i in n.items:
-                walk(i)
-        elif isinstance(n, Not):
-            walk(n.item)
-        elif isinstance(n, Compare):
-            out.setdefault(n.attr.key, n.attr)
-
-    walk(node)
+    for compare in comparisons(node):
+        out.setdefault(compare.attr.key, compare.attr)
     return list(out.values())

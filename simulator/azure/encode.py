@@ -48,6 +48,7 @@ from simulator.azure.abac import (
     Unsupported,
     ascii_lower,
     attributes_of,
+    comparisons,
     evaluate,
     evaluate_compare,
     unicode_cased,
@@ -271,20 +272,8 @@ def _conditions(compiled: Compiled) -> list[Node | Unsupported]:
 
 def _constant_chars(compiled: Compiled) -> str:
     """Every character of the strings the relevant conditions compare attributes with."""
-    out: set[str] = set()
-
-    def walk(node: Node | Unsupported) -> None:
-        if isinstance(node, And | Or):
-            for item in node.items:
-                walk(item)
-        elif isinstance(node, Not):
-            walk(node.item)
-        elif isinstance(node, Compare):
-            out.update(c for v in node.values for c in v)
-
-    for node in _conditions(compiled):
-        walk(node)
-    return "".join(sorted(out))
+    chars = {c for node in _conditions(compiled) for compare in comparisons(node) for v in compare.values for c in v}
+    return "".join(sorted(chars))
 
 
 def _has_conditions(compiled: Compiled) -> bool:

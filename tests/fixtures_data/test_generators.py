@@ -172,6 +172,14 @@ GCP_FORMATS: list[tuple[str, Checker]] = [
     (r".*-workload-identity-pools\.json", each("name", "state", "displayName")),
     (r".*-providers\.json", each("name", "state", "attributeMapping", check=gcp_provider)),
     (r".*-compute-instances\.json", each("name", "id", "zone", "selfLink", "status", check=gcp_instance)),
+    (
+        r".*-run-services\.json",
+        each("apiVersion", "kind", "metadata", "spec", "status", check=lambda s: s["kind"] == "Service"),
+    ),
+    (
+        r".*-functions\.json",
+        each("name", "environment", "serviceConfig", "state", check=lambda f: "/functions/" in f["name"]),
+    ),
 ]
 AZURE_FORMATS: list[tuple[str, Checker]] = [
     (r"management-groups\.json", az_management_group),
@@ -235,6 +243,21 @@ AZURE_FORMATS: list[tuple[str, Checker]] = [
             "passwordCredentials",
             "keyCredentials",
             check=az_sp,
+        ),
+    ),
+    (
+        r"provider-operations\.json",
+        each(
+            "id",
+            "name",
+            "type",
+            "operations",
+            "resourceTypes",
+            check=lambda p: all(
+                {"name", "isDataAction", "displayName"} <= set(op) and op["name"].startswith(p["name"] + "/")
+                for rtype in p["resourceTypes"]
+                for op in rtype["operations"]
+            ),
         ),
     ),
 ]
@@ -503,3 +526,9 @@ def test_bench_generator_at_degenerate_sizes(tmp_path: Path) -> None:
     assert bench_counts(tmp_path) == tiny and set(facts["who_can"]) == {"gcp", "azure"}
     with pytest.raises(ValueError):
         bench.generate(tmp_path, projects=5, service_accounts=4)
+
+
+def test_the_test_estate_has_the_demo_operations_catalog() -> None:
+    catalog = REPO / "fixtures" / "azure-exports" / "provider-operations.json"
+    assert catalog.read_text() == (DEMO / "azure" / "provider-operations.json").read_text()
+    assert catalog.read_text() == azure_gen.dump(azure_gen.provider_operations(sorted(azure_gen.OPERATIONS)))
