@@ -32,6 +32,11 @@ What ``iamdrift scan --from`` reads for Google Cloud (one file per command invoc
     objects) or the Cloud Run Admin API v2 ``services.list`` JSON.
 11. ``gcloud functions list --project=P --format=json`` (v2 JSON, listing 1st and 2nd gen functions;
     older gcloud versions print the v1 JSON of 1st gen functions: both are read).
+12. Group memberships, per group: ``gcloud identity groups describe EMAIL --format=json`` (ties the
+    group's ``groups/<id>`` name to its email) and ``gcloud identity groups memberships list
+    --group-email=EMAIL --format=json`` (its direct members with their types). A group with both
+    files has known members (nested groups too, when theirs are read); other groups' members stay
+    unknown.
 
 An empty list (``[]``) names no cloud and is not claimed here. Every file read becomes a coverage
 entry (source ``file``, operation = the path).
@@ -82,6 +87,8 @@ KINDS = (
     "instances",
     "run_services",
     "functions",
+    "groups",
+    "memberships",
 )
 SERVICES = {
     "cai": "cloudasset",
@@ -92,6 +99,8 @@ SERVICES = {
     "instances": "compute",
     "run_services": "run",
     "functions": "cloudfunctions",
+    "groups": "cloudidentity",
+    "memberships": "cloudidentity",
 }
 #: Which export wins when two hold the allow policy of one scope.
 PRIORITY = {"cai": 2, "iam_search": 1}
@@ -128,7 +137,7 @@ def detect(path: Path, text: str) -> Detected | None:
         return None
     if isinstance(data, dict):
         kind = _kind_of(data)
-        return _checked(path, kind, [data]) if kind in ("cai", "roles", "deny_policies") else None
+        return _checked(path, kind, [data]) if kind in ("cai", "roles", "deny_policies", "groups") else None
     if isinstance(data, list) and data and isinstance(data[0], dict):
         kind = _kind_of(data[0])
         return _checked(path, kind, data) if kind else None
@@ -190,6 +199,10 @@ def _kind_of(item: dict[str, Any]) -> str | None:
         return "run_services"
     if shapes.FUNCTION_NAME.match(name):
         return "functions"
+    if shapes.GROUP_NAME.match(name) and isinstance(item.get("groupKey"), dict):
+        return "groups"
+    if shapes.MEMBERSHIP_NAME.match(name) and "preferredMemberKey" in item:
+        return "memberships"
     return None
 
 
@@ -325,6 +338,14 @@ def _check_function(item: JsonObject, where: str) -> None:
         raise shapes.ShapeError(f"{where}.serviceConfig must be a JSON object")
 
 
+def _check_group(item: JsonObject, where: str) -> None:
+    shapes.need_text(item.get("groupKey"), "id", f"{where}.groupKey")
+
+
+def _check_membership(item: JsonObject, where: str) -> None:
+    shapes.need_text(item.get("preferredMemberKey"), "id", f"{where}.preferredMemberKey")
+
+
 CHECKS = {
     "cai": _check_cai,
     "iam_search": _check_search,
@@ -340,6 +361,8 @@ CHECKS = {
     "instances": _check_instance,
     "run_services": _check_run_service,
     "functions": _check_function,
+    "groups": _check_group,
+    "memberships": _check_membership,
 }
 
 
@@ -359,6 +382,8 @@ def _command(kind: str) -> str:
         "instances": "`gcloud compute instances list`",
         "run_services": "`gcloud run services list`",
         "functions": "`gcloud functions list`",
+        "groups": "`gcloud identity groups describe`",
+        "memberships": "`gcloud identity groups memberships list`",
     }[kind]
 
 
@@ -405,6 +430,12 @@ class _Assembler:
                     assert match is not None  # checked on detection
                     if self.once("keys", key["name"]):
                         raw.keys.setdefault(match.group("account"), []).append(key)
+            elif item.kind == "memberships":
+                for membership in item.items:
+                    group = shapes.MEMBERSHIP_NAME.match(membership["name"])
+                    assert group is not None  # checked on detection
+                    if self.once("memberships", membership["name"]):
+                        raw.memberships.setdefault(group["group"], []).append(membership)
             elif item.kind == "roles":
                 for role in item.items:
                     if "includedPermissions" in role:
@@ -424,6 +455,7 @@ class _Assembler:
                     "instances": (raw.instances, "selfLink"),
                     "run_services": (raw.run_services, "name"),
                     "functions": (raw.functions, "name"),
+                    "groups": (raw.groups, "name"),
                 }[item.kind]
                 for obj in item.items:
                     if self.once(item.kind, str(obj.get(key_field) or json.dumps(obj, sort_keys=True))):

@@ -12,7 +12,10 @@ stop it with :class:`ScanError`.
 Workload identity pools and providers (IAM v1), Compute Engine instances, Cloud Run services and
 Cloud Functions are read over REST with an authorized session (``GcpClients.rest``); without one
 they are recorded as gaps. GKE workload identity bindings are the service accounts' own IAM policies
-(read above). Group memberships are not collected.
+(read above). Group memberships come from Cloud Identity (``groups.lookup`` and
+``groups.memberships.list``, also over REST) for every group the policies name, nested groups
+included; reading them needs Cloud Identity / Workspace admin rights, and a group that cannot be
+read is a gap (its members stay unknown).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ NOT_COLLECTED = (
     ("compute", "instances.list", "no REST session to read Compute Engine instances"),
     ("run", "services.list", "no REST session to read Cloud Run services"),
     ("cloudfunctions", "functions.list", "no REST session to read Cloud Functions"),
+    ("cloudidentity", "groups.memberships.list", "no REST session to read group memberships"),
 )
 
 
@@ -156,6 +160,8 @@ class _Collector:
         for project_id in project_ids or found:
             self.project(project_id, known=project_id in found)
         self.undefined_roles()
+        if self.clients.rest is not None:
+            self.group_memberships(self.clients.rest)
         for service, operation, detail in NOT_COLLECTED if self.clients.rest is None else ():
             self.raw.coverage.append(
                 CoverageEntry(
@@ -418,10 +424,57 @@ class _Collector:
             if answer is not None:
                 self.raw.roles[role] = answer
 
+    def group_memberships(self, rest: RestReader) -> None:
+        """Cloud Identity: each group the policies name (members ``group:``, deny principals
+        ``principalSet://goog/group/``) and, through memberships of type GROUP, the groups inside
+        them: ``groups.lookup`` and ``groups.memberships.list``. A group that cannot be read keeps
+        unknown members (a gap)."""
+        pending = sorted(_groups_named(self._all_policies(), self.raw.deny_policies))
+        seen = set(pending)
+        while pending:
+            email = pending.pop(0)
+            group = self.rec.call("gcp", "cloudidentity", "groups.lookup", partial(rest.group, email), target=email)
+            if group is None:
+                continue
+            members = self.rec.call(
+                "gcp",
+                "cloudidentity",
+                "groups.memberships.list",
+                partial(rest.memberships, group["name"]),
+                target=email,
+                count=len,
+            )
+            if members is None:
+                continue
+            self.raw.groups.append(group)
+            self.raw.memberships[group["name"]] = members
+            for member in members:
+                key = (member.get("preferredMemberKey") or {}).get("id")
+                if member.get("type") == "GROUP" and isinstance(key, str) and key not in seen:
+                    seen.add(key)
+                    pending.append(key)
+
     def _all_policies(self) -> Iterable[tuple[str, JsonObject]]:
         yield from self.raw.iam_policies.items()
         for email, policy in self.raw.sa_policies.items():
             yield f"serviceAccount:{email}", policy
+
+
+def _groups_named(policies: Iterable[tuple[str, JsonObject]], deny_policies: Iterable[JsonObject]) -> set[str]:
+    """Group emails that allow-policy members or deny-rule principals name."""
+    found: set[str] = set()
+    for _, policy in policies:
+        for binding in policy.get("bindings", []):
+            for member in binding.get("members", []) if isinstance(binding, dict) else []:
+                if isinstance(member, str) and member.startswith("group:"):
+                    found.add(member.split(":", 1)[1].split("?", 1)[0])
+    for deny in deny_policies:
+        for rule in deny.get("rules") or []:
+            body = rule.get("denyRule") or {} if isinstance(rule, dict) else {}
+            for entry in [*(body.get("deniedPrincipals") or []), *(body.get("exceptionPrincipals") or [])]:
+                if isinstance(entry, str) and entry.startswith("principalSet://goog/group/"):
+                    found.add(entry[len("principalSet://goog/group/") :])
+    return found
 
 
 def _roles_named(policies: Iterable[tuple[str, JsonObject]]) -> dict[str, str]:

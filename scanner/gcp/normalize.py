@@ -109,6 +109,7 @@ class _Builder:
     policy_docs: dict[str, JsonObject] = field(default_factory=dict)
     gaps: list[CoverageEntry] = field(default_factory=list)
     unresolved: set[str] = field(default_factory=set)
+    member_of: dict[str, set[str]] = field(default_factory=dict)  # principal -> groups it is in (transitively)
 
     def build(self) -> Normalized:
         raw = self.raw
@@ -132,6 +133,7 @@ class _Builder:
         self._run_services()
         self._functions()
         self._gke_service_accounts()
+        self._group_memberships()
         self._finish()
         return self.out
 
@@ -679,6 +681,57 @@ class _Builder:
                 )
             )
 
+    def _group_memberships(self) -> None:
+        """Members of the groups the inputs name, transitively. A group is ``membersKnown`` when its
+        memberships were read, every member's type is known, and so are those of the groups in it."""
+        emails: dict[str, str] = {}
+        for i, described in enumerate(self.raw.groups):
+            emails[shapes.need_text(described, "name", f"groups[{i}]")] = shapes.need_text(
+                described.get("groupKey"), "id", f"groups[{i}].groupKey"
+            )
+        direct: dict[str, list[str]] = {}
+        complete: dict[str, bool] = {}
+        for name, memberships in sorted(self.raw.memberships.items()):
+            if name not in emails:
+                self.gap(
+                    "gcp",
+                    "cloudidentity",
+                    f"groups.describe {name}",
+                    f"memberships of {name} were read but no group description names its email; add "
+                    "`gcloud identity groups describe EMAIL --format=json`",
+                )
+                continue
+            group = f"group:{emails[name]}"
+            direct[group], complete[group] = [], True
+            for j, membership in enumerate(memberships):
+                key = shapes.need_text(membership.get("preferredMemberKey"), "id", f"{name} memberships[{j}]")
+                prefix = shapes.MEMBER_TYPES.get(str(membership.get("type") or ""))
+                if prefix is None:  # a shared drive, "OTHER", or no type: cannot be matched to a member
+                    complete[group] = False
+                    continue
+                direct[group].append(f"{prefix}:{key}")
+
+        def expand(group: str, path: frozenset[str]) -> tuple[set[str], bool]:
+            if group not in direct:
+                return set(), False
+            members, known = set(direct[group]), complete[group]
+            for member in direct[group]:
+                if member.startswith("group:") and member not in path:
+                    inner, inner_known = expand(member, path | {group})
+                    members |= inner
+                    known = known and inner_known
+            return members, known
+
+        for group in sorted(direct):
+            members, known = expand(group, frozenset())
+            if group not in self.principals:
+                self._simple(group, PrincipalKind.GCP_GROUP, group.split(":", 1)[1], "gcp")
+            scope = self.principals[group].scope_id
+            for member in sorted(members - {group}):
+                self.member_principal(member, scope)
+                self.member_of.setdefault(member, set()).add(group)
+            self.principal_attrs.setdefault(group, {})["membersKnown"] = "true" if known else "false"
+
     # --- output -------------------------------------------------------------------------------
 
     def gap(self, scope_id: str, service: str, operation: str, detail: str) -> None:
@@ -720,6 +773,9 @@ class _Builder:
                 )
             )
         for principal_id, principal in self.principals.items():
+            if principal_id in self.member_of:
+                groups = tuple(sorted(set(principal.member_of) | self.member_of[principal_id]))
+                principal = replace(principal, member_of=groups)
             extra = self.principal_attrs.get(principal_id)
             if extra:
                 principal = _with_attributes(principal, extra)

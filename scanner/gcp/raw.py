@@ -40,6 +40,9 @@ class GcpRaw:
       ``run_services``: Cloud Run services (Admin API v2 JSON, or the Knative ``serving.knative.dev/v1``
       objects ``gcloud run services list`` prints); ``functions``: Cloud Functions (v2 JSON, 1st gen
       functions included, or v1 JSON).
+    - ``groups``: Cloud Identity groups (``gcloud identity groups describe`` objects: ``name``
+      ``groups/<id>``, ``groupKey.id`` the email); ``memberships``: each group's direct memberships
+      (``gcloud identity groups memberships list``), by group ``name``.
     - ``coverage``: every read (file or API call) as a :class:`CoverageEntry`; a gap is an entry whose
       status is not ``ok``.
     - ``source``: ``file`` or ``api`` (the source of coverage entries the normalizer adds).
@@ -63,5 +66,7 @@ class GcpRaw:
     instances: list[JsonObject] = field(default_factory=list)
     run_services: list[JsonObject] = field(default_factory=list)
     functions: list[JsonObject] = field(default_factory=list)
+    groups: list[JsonObject] = field(default_factory=list)
+    memberships: dict[str, list[JsonObject]] = field(default_factory=dict)
     coverage: list[CoverageEntry] = field(default_factory=list)
     source: str = "file"

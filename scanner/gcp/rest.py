@@ -1,6 +1,7 @@
 """Reads of Google Cloud REST APIs that have no client library here: workload identity pools and
 providers (IAM v1), Compute Engine instances, Cloud Run services (Admin API v2) and Cloud Functions
-(v2, which lists 1st and 2nd gen functions), through an authorized ``requests`` session.
+(v2, which lists 1st and 2nd gen functions) and Cloud Identity group memberships, through an
+authorized ``requests`` session.
 
 Answers are the REST JSON itself (the shapes gcloud prints). Error answers become the same
 ``google.api_core`` exceptions the client libraries raise, so the recorder classifies them alike.
@@ -21,6 +22,7 @@ IAM_ENDPOINT = "https://iam.googleapis.com"
 COMPUTE_ENDPOINT = "https://compute.googleapis.com"
 RUN_ENDPOINT = "https://run.googleapis.com"
 FUNCTIONS_ENDPOINT = "https://cloudfunctions.googleapis.com"
+IDENTITY_ENDPOINT = "https://cloudidentity.googleapis.com"
 
 
 @dataclass
@@ -33,6 +35,7 @@ class RestReader:
     compute_endpoint: str = COMPUTE_ENDPOINT
     run_endpoint: str = RUN_ENDPOINT
     functions_endpoint: str = FUNCTIONS_ENDPOINT
+    identity_endpoint: str = IDENTITY_ENDPOINT
     timeout: float = 60.0
 
     def pools(self, project: str) -> list[JsonObject]:
@@ -69,6 +72,19 @@ class RestReader:
             if page.get("unreachable"):
                 raise api.ServiceUnavailable(f"{url}: unreachable locations {page['unreachable']}")  # type: ignore[no-untyped-call]
         return out
+
+    def group(self, email: str) -> JsonObject:
+        """``groups.lookup`` by email, as ``gcloud identity groups describe`` names it."""
+        found = self.get(f"{self.identity_endpoint}/v1/groups:lookup", {"groupKey.id": email})
+        name = found.get("name")
+        if not isinstance(name, str) or not name.startswith("groups/"):
+            raise api.InternalServerError(f"groups.lookup {email}: the answer names no group")  # type: ignore[no-untyped-call]
+        return {"name": name, "groupKey": {"id": email}}
+
+    def memberships(self, group_name: str) -> list[JsonObject]:
+        """``groups.memberships.list`` (direct members, with their types)."""
+        url = f"{self.identity_endpoint}/v1/{group_name}/memberships"
+        return [m for page in self.each_page(url, {"view": "FULL"}) for m in page.get("memberships") or []]
 
     def pages(self, url: str, key: str) -> list[JsonObject]:
         return [item for page in self.each_page(url, {}) for item in page.get(key) or []]

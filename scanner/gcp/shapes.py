@@ -31,6 +31,10 @@ GKE_MEMBER = re.compile(
     r"^serviceAccount:(?P<pool>(?P<project>[^\[\]]+)\.svc\.id\.goog)\[(?P<namespace>[^/\]]+)/(?P<name>[^\]]+)\]$"
 )
 KNATIVE_SERVICE = "serving.knative.dev/v1"
+GROUP_NAME = re.compile(r"^groups/[^/]+$")
+MEMBERSHIP_NAME = re.compile(r"^(?P<group>groups/[^/]+)/memberships/[^/]+$")
+#: Cloud Identity membership types -> IAM member prefixes.
+MEMBER_TYPES = {"USER": "user", "SERVICE_ACCOUNT": "serviceAccount", "GROUP": "group"}
 SA_EMAIL_PROJECT = re.compile(r"^[^@]+@(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$")
 
 

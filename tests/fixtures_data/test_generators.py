@@ -176,6 +176,17 @@ GCP_FORMATS: list[tuple[str, Checker]] = [
         r".*-run-services\.json",
         each("apiVersion", "kind", "metadata", "spec", "status", check=lambda s: s["kind"] == "Service"),
     ),
+    (r"group-[a-z-]+(?<!-memberships)\.json", lambda g: keys_of(g, "name", "groupKey", "parent", "displayName")),
+    (
+        r"group-[a-z-]+-memberships\.json",
+        each(
+            "name",
+            "preferredMemberKey",
+            "roles",
+            "type",
+            check=lambda m: "/memberships/" in m["name"] and m["type"] in ("USER", "SERVICE_ACCOUNT", "GROUP"),
+        ),
+    ),
     (
         r".*-functions\.json",
         each("name", "environment", "serviceConfig", "state", check=lambda f: "/functions/" in f["name"]),

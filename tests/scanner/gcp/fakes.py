@@ -48,6 +48,8 @@ class Estate:
     run_services: list[JsonObject] = field(default_factory=list)  # Cloud Run Admin API v2 JSON
     functions: list[JsonObject] = field(default_factory=list)  # Cloud Functions v2 JSON
     unreachable: list[str] = field(default_factory=list)  # locations functions.list cannot reach
+    groups: dict[str, str] = field(default_factory=dict)  # Cloud Identity: group email -> groups/<id>
+    memberships: dict[str, list[JsonObject]] = field(default_factory=dict)  # groups/<id> -> memberships
     denied: set[tuple[str, str]] = field(default_factory=set)  # (method, resource name)
     unauthenticated: set[str] = field(default_factory=set)  # gRPC methods answering UNAUTHENTICATED
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, resource name)
@@ -90,6 +92,7 @@ PROVIDERS_PATH = re.compile(r"^/v1/(?P<pool>projects/[^/]+/locations/global/work
 INSTANCES_PATH = re.compile(r"^/compute/v1/projects/(?P<project>[^/]+)/aggregated/instances$")
 RUN_PATH = re.compile(r"^/v2/projects/(?P<project>[^/]+)/locations/-/services$")
 FUNCTIONS_PATH = re.compile(r"^/v2/projects/(?P<project>[^/]+)/locations/-/functions$")
+MEMBERSHIPS_PATH = re.compile(r"^/v1/(?P<group>groups/[^/]+)/memberships$")
 
 
 class ResourceManagerFake:
@@ -211,6 +214,20 @@ class _RestHandler(BaseHTTPRequestHandler):
                 zones.setdefault(zone, {"instances": []})["instances"].append(instance)
             answer = {"kind": "compute#instanceAggregatedList", "items": zones}
             return 200, {**answer, **({"nextPageToken": token} if token else {})}
+        if path == "/v1/groups:lookup":
+            email = query.get("groupKey.id", "")
+            if not estate.record("groups.lookup", email):
+                return 403, _error(403, "PERMISSION_DENIED", "Error(2028): Permission denied for resource")
+            if email not in estate.groups:
+                return 404, _error(404, "NOT_FOUND", "Error(2028): Group not found")
+            return 200, {"name": estate.groups[email]}
+        if match := MEMBERSHIPS_PATH.match(path):
+            if not estate.record("groups.memberships.list", match["group"]):
+                return 403, _error(403, "PERMISSION_DENIED", "Error(2028): Permission denied for resource")
+            if query.get("view") != "FULL":
+                return 400, _error(400, "INVALID_ARGUMENT", "this fake expects view=FULL (membership types)")
+            chunk, token = page(estate.memberships.get(match["group"], []), query.get("pageToken", ""))
+            return 200, {"memberships": chunk, **({"nextPageToken": token} if token else {})}
         for pattern, method, key, items in (
             (RUN_PATH, "services.list", "services", estate.run_services),
             (FUNCTIONS_PATH, "functions.list", "functions", estate.functions),

@@ -50,6 +50,10 @@ FILES = [
     "instances-acme-prod-app.json",
     "run-services-v2-acme-prod-app.json",
     "functions-acme-prod-app.json",
+    "group-payments-eng.json",
+    "group-payments-eng-memberships.json",
+    "group-payments-oncall.json",
+    "group-payments-oncall-memberships.json",
 ]
 READ_METHODS = {
     "organizations.get",
@@ -72,6 +76,8 @@ READ_METHODS = {
     "instances.aggregatedList",
     "services.list",
     "functions.list",
+    "groups.lookup",
+    "groups.memberships.list",
 }
 
 
@@ -123,6 +129,10 @@ def fixture_estate() -> Estate:
     estate.instances = load("instances-acme-prod-app.json")
     estate.run_services = load("run-services-v2-acme-prod-app.json")
     estate.functions = load("functions-acme-prod-app.json")
+    for name in ("payments-eng", "payments-oncall"):
+        group = load(f"group-{name}.json")
+        estate.groups[group["groupKey"]["id"]] = group["name"]
+        estate.memberships[group["name"]] = load(f"group-{name}-memberships.json")
     return estate
 
 
@@ -153,6 +163,7 @@ def live_clients(estate: Estate) -> Iterator[GcpClients]:
                 compute_endpoint=rest.endpoint,
                 run_endpoint=rest.endpoint,
                 functions_endpoint=rest.endpoint,
+                identity_endpoint=rest.endpoint,
             ),
             timeout=10.0,
         )
@@ -315,6 +326,7 @@ def test_without_a_rest_session_pools_and_instances_are_gaps_not_absences() -> N
     assert "not collected by live scans" in gaps["instances.list"].detail
     assert "not collected by live scans" in gaps["services.list"].detail
     assert "not collected by live scans" in gaps["functions.list"].detail
+    assert "not collected by live scans" in gaps["groups.memberships.list"].detail
     assert gaps["instances.list"].scope_id == OPS
     assert not parts.workloads and not [p for p in parts.principals if p.attributes.get("state")]
 
@@ -342,6 +354,20 @@ def test_denied_or_unreachable_serverless_reads_are_gaps_not_absences() -> None:
     kinds = {w.kind for w in parts.workloads}
     assert WorkloadKind.CLOUD_RUN_SERVICE not in kinds and WorkloadKind.CLOUD_FUNCTION not in kinds
     assert WorkloadKind.GCE_INSTANCE in kinds
+
+
+def test_groups_cloud_identity_will_not_show_keep_unknown_members() -> None:
+    estate = fixture_estate()
+    estate.denied = {("groups.lookup", "payments-oncall@example.com")}
+    parts = collect(estate, organization="123456789012", projects=[])
+    gap = next(c for c in parts.coverage if c.operation == "groups.lookup" and c.is_gap)
+    assert gap.status is CoverageStatus.DENIED  # (gcp-admins@ is not found; payments-oncall@ is denied)
+    assert ("groups.lookup", "payments-oncall@example.com") in estate.calls
+    principals = by_id(parts.principals)
+    # Engineering's members were read, but the on-call group inside it was not: not fully known.
+    assert principals["group:payments-eng@example.com"].attributes["membersKnown"] == "false"
+    assert principals["user:carol@example.com"].member_of == ("group:payments-eng@example.com",)
+    assert "user:dave@example.com" not in principals
 
 
 def test_credentials_the_api_rejects_stop_the_scan() -> None:

@@ -332,3 +332,45 @@ def test_an_answer_of_the_wrong_shape_is_bad_input_not_a_crash() -> None:
     raw = GcpRaw(source="api", instances=[{"name": "vm", "zone": "projects/p/zones/z", "serviceAccounts": "x"}])
     with pytest.raises(BadInputError, match=r"Google Cloud inputs \(api\)"):
         normalize_gcp(raw)
+
+
+ENG = "group:payments-eng@example.com"
+ONCALL = "group:payments-oncall@example.com"
+
+
+def test_group_memberships_are_transitive_and_make_members_known(estate) -> None:  # type: ignore[no-untyped-def]
+    principals = by_id(estate.principals)
+    assert set(principals["user:carol@example.com"].member_of) == {ENG}
+    # dave is in on-call, which is in engineering: in both.
+    assert set(principals["user:dave@example.com"].member_of) == {ENG, ONCALL}
+    assert set(principals[ONCALL].member_of) == {ENG}
+    assert CI in principals and ENG in principals[CI].member_of
+    assert principals[ENG].attributes["membersKnown"] == "true"
+    assert principals[ONCALL].attributes["membersKnown"] == "true"
+
+
+def _group_files(tmp_path: Path, members: list[dict[str, object]], *, describe: bool = True) -> list[Path]:
+    files = [write(tmp_path, "members.json", members)]
+    if describe:
+        files.append(write(tmp_path, "group.json", {"name": "groups/g1", "groupKey": {"id": "eng@example.com"}}))
+    return files
+
+
+def _membership(email: str, kind: str | None) -> dict[str, object]:
+    entry: dict[str, object] = {"name": f"groups/g1/memberships/{email}", "preferredMemberKey": {"id": email}}
+    return entry | ({"type": kind} if kind else {})
+
+
+def test_a_member_of_unknown_type_or_an_unread_nested_group_keeps_members_unknown(tmp_path: Path) -> None:
+    untyped = read(_group_files(tmp_path, [_membership("a@example.com", "USER"), _membership("drive", None)]))
+    assert by_id(untyped.principals)["group:eng@example.com"].attributes["membersKnown"] == "false"
+    assert by_id(untyped.principals)["user:a@example.com"].member_of == ("group:eng@example.com",)
+    nested = read(_group_files(tmp_path, [_membership("inner@example.com", "GROUP")]))
+    assert by_id(nested.principals)["group:eng@example.com"].attributes["membersKnown"] == "false"
+
+
+def test_memberships_without_the_group_description_are_a_gap(tmp_path: Path) -> None:
+    parts = read(_group_files(tmp_path, [_membership("a@example.com", "USER")], describe=False))
+    gap = next(c for c in parts.coverage if c.is_gap and c.operation == "groups.describe groups/g1")
+    assert "gcloud identity groups describe" in gap.detail
+    assert "user:a@example.com" not in by_id(parts.principals)
