@@ -31,7 +31,10 @@ Soundness: a coverage gap at a scope of the path (its assignments or deny assign
 read), a subscription whose management groups the snapshot does not know while management-group
 assignments exist, or a principal the snapshot lacks (its groups unknown) while group assignments
 could grant: no allow or implicit deny is proven, the answer is ``unknown`` and says why. An
-explicit deny stays proven (nothing unseen can lift it). A role definition the snapshot lacks is
+explicit deny stays proven (nothing unseen can lift it). Groups whose members the snapshot does not
+hold (Entra memberships are not collected) are weighed both ways: a group's role assignment that
+covers the operation leaves an implicit deny unproven, a deny assignment naming such a group an
+allow, and one excluding such a group an explicit deny (``group_membership`` reasons). A role definition the snapshot lacks is
 ``unknown`` for that assignment (see :mod:`simulator.azure.reference`).
 """
 
