@@ -34,8 +34,8 @@ could grant: no allow or implicit deny is proven, the answer is ``unknown`` and 
 explicit deny stays proven (nothing unseen can lift it). Groups whose members the snapshot does not
 hold (Entra memberships are not collected) are weighed both ways: a group's role assignment that
 covers the operation leaves an implicit deny unproven, a deny assignment naming such a group an
-allow, and one excluding such a group an explicit deny (``group_membership`` reasons). A role definition the snapshot lacks is
-``unknown`` for that assignment (see :mod:`simulator.azure.reference`).
+allow, and one excluding such a group an explicit deny (``group_membership`` reasons). A role
+definition the snapshot lacks is ``unknown`` for that assignment (see :mod:`simulator.azure.reference`).
 """
 
 from __future__ import annotations
