@@ -134,8 +134,12 @@ class GcpIndex:
         for p in self.principals.values():
             for group in p.member_of:
                 self.members[group].add(p.id)
-        self.known_groups = set(self.members) | {
-            p.id for p in self.principals.values() if p.attributes.get("membersKnown") == "true"
+        # A group is known when its members were read in full: membersKnown "true", or (snapshots
+        # that do not say) some principal lists it; never when the collector says "false" (a nested
+        # group or a member of unknown type was not read).
+        said = {p.id: p.attributes.get("membersKnown") for p in self.principals.values()}
+        self.known_groups = {g for g in self.members if said.get(g) != "false"} | {
+            g for g, known in said.items() if known == "true"
         }
         self.named_groups = self._groups_named()
         self.gaps = [e for e in snapshot.coverage if e.is_gap]

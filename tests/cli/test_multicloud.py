@@ -132,3 +132,18 @@ def test_gcp_group_members_from_cloud_identity_exports_are_decided(sqlite_url: s
         json.dumps(answer["reasons"])
     )
     assert "payments-eng" not in json.dumps(answer["reasons"])  # that group's members are known
+
+
+def test_gcp_group_with_an_unread_nested_group_is_not_known(sqlite_url: str) -> None:
+    # developers@ (roles/editor on the dev folder) holds erin, frank and contractors@, whose members were not read.
+    assert run("scan", "--from", str(DEMO / "gcp"), db=sqlite_url).returncode == 0
+    project = "projects/sandbox-dev"
+    erin = json.loads(
+        run("can", "user:erin@example.com", "compute.instances.create", project, "--json", db=sqlite_url).stdout
+    )
+    assert erin["decision"] == "allowed"
+    # Someone outside the listed members may still be a contractor: not a proven deny.
+    zoe = json.loads(
+        run("can", "user:zoe@example.com", "compute.instances.create", project, "--json", db=sqlite_url).stdout
+    )
+    assert zoe["decision"] == "unknown" and "developers@example.com" in json.dumps(zoe["reasons"])
