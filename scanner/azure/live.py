@@ -8,7 +8,8 @@ subscription), deny assignments, user-assigned identities and each identity's fe
 credentials; then the operations catalog (``providerOperations.get``, with ``isDataAction``) of
 every resource-provider namespace those roles, deny assignments and resources name; last, service
 principals with their secret and certificate metadata from Microsoft Graph (``GET
-/v1.0/servicePrincipals?$select=...``).
+/v1.0/servicePrincipals?$select=...``), and the transitive members of every group an assignment or
+deny assignment names (``GET /v1.0/groups/{id}/transitiveMembers``).
 
 Every read is a coverage entry. A read the caller may not do (403), a missing object (404) or any
 other error the service answers is a gap and the scan goes on. Credentials that cannot get a token
@@ -39,6 +40,7 @@ T = TypeVar("T")
 Progress = Callable[[str], None]
 
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
+GRAPH_MEMBER_FIELDS = ("@odata.type", "id", "displayName")
 GRAPH_SP_SELECT = "id,appId,displayName,servicePrincipalType,appOwnerOrganizationId,passwordCredentials,keyCredentials"
 
 
@@ -145,6 +147,18 @@ def collect_azure(
     principals = rec.read(tenant_scope, "graph", "servicePrincipals.list", lambda: _graph_service_principals(clients))
     if principals is not None:
         raw.service_principals = [shapes.service_principal(p) for p in principals]
+    groups = groups_named(raw)
+    if groups:
+        say(f"group memberships (Microsoft Graph, {len(groups)} groups)")
+    for group in groups:
+        members = rec.read(
+            tenant_scope,
+            "graph",
+            f"groups.transitiveMembers {group}",
+            lambda group=group: _graph_transitive_members(clients, group),  # type: ignore[misc]
+        )
+        if members is not None:
+            raw.group_members[group] = [{k: m.get(k) for k in GRAPH_MEMBER_FIELDS if k in m} for m in members]
     # Subscriptions were listed before the tenant was known.
     raw.coverage = [replace(e, scope_id=tenant_scope) if e.scope_id == "/" else e for e in rec.entries]
     return raw
@@ -259,6 +273,35 @@ def _graph_service_principals(clients: AzureClients) -> Iterable[dict[str, Any]]
     """``GET /v1.0/servicePrincipals`` with ``$select`` (metadata only), following ``@odata.nextLink``."""
     client = clients.graph()
     url = f"{clients.graph_url.rstrip('/')}/v1.0/servicePrincipals?{urlencode({'$select': GRAPH_SP_SELECT})}"
+    while url:
+        response = client.send_request(HttpRequest("GET", url))
+        _raise_for_status(response)
+        body = response.json()
+        yield from body.get("value") or []
+        url = body.get("@odata.nextLink") or ""
+
+
+def groups_named(raw: AzureRaw) -> list[str]:
+    """Object ids of the groups role assignments and deny assignments (principals or exclusions) name."""
+    found = {
+        str(a.get("principalId") or "").lower()
+        for a in raw.role_assignments
+        if str(a.get("principalType") or "").lower() == "group"
+    }
+    for deny in raw.deny_assignments:
+        props = deny["properties"] if isinstance(deny.get("properties"), dict) else deny
+        for key in ("principals", "excludePrincipals"):
+            for entry in props.get(key) or []:
+                if isinstance(entry, dict) and str(entry.get("type") or "").lower() == "group":
+                    found.add(str(entry.get("id") or "").lower())
+    return sorted(g for g in found if g)
+
+
+def _graph_transitive_members(clients: AzureClients, group: str) -> Iterable[dict[str, Any]]:
+    """``GET /v1.0/groups/{id}/transitiveMembers`` (nested groups' members included), every page."""
+    client = clients.graph()
+    query = urlencode({"$select": "id,displayName"})
+    url = f"{clients.graph_url.rstrip('/')}/v1.0/groups/{group}/transitiveMembers?{query}"
     while url:
         response = client.send_request(HttpRequest("GET", url))
         _raise_for_status(response)

@@ -22,6 +22,8 @@ Ids (every ARM id is compared case-insensitively and stored lower-cased):
   is the id of its role definition's policy (matched by GUID), absent when the definition is not in
   the inputs: then a coverage gap ``roleDefinitions.get <id>`` says so and nothing may be concluded
   about what the assignment grants.
+- Group memberships (live scans): a principal's ``member_of`` lists the groups it is in,
+  transitively (Graph ``transitiveMembers``); such a group has ``attributes["membersKnown"] = "true"``.
 - Credentials: ``<object id>#secret-<keyId>`` (client secrets) and ``<object id>#certificate-<keyId>``
   (certificates), metadata only; federated identity credentials by ARM id, on the identity's principal.
 - Workloads: resources with an identity, by ARM id; ``principal_ids`` are the identities' object ids.
@@ -135,6 +137,7 @@ class _Builder:
         self.subscription_parent: dict[str, str] = {}
         self.identity_principal: dict[str, str] = {}  # user-assigned identity ARM id -> object id
         self.gap_keys: set[tuple[str, str]] = set()
+        self.member_of: dict[str, set[str]] = {}  # object id -> groups it is in (transitively)
 
     def build(self) -> Normalized:
         self._tenants()
@@ -150,6 +153,7 @@ class _Builder:
         self._deny_assignments()
         self._federated_credentials()
         self._provider_operations()
+        self._group_members()
         self._emit_scopes()
         self._emit_principals()
         self.out.coverage[:0] = self.raw.coverage
@@ -337,6 +341,7 @@ class _Builder:
                     scope_id=info.scope_id,
                     native_id=oid,
                     attributes=info.attributes,
+                    member_of=tuple(sorted(self.member_of.get(oid, ()))),
                 )
             )
 
@@ -604,6 +609,21 @@ class _Builder:
             )
             self.out.attachments.append(Attachment(policy_id=policy_id, target_id=target, kind=AttachmentKind.DENY))
 
+    def _group_members(self) -> None:
+        """Groups whose transitive members were read: each member's ``member_of`` names the group,
+        and the group is ``membersKnown``. Members that are neither users, service principals nor
+        groups (devices, contacts) cannot hold roles and are left out."""
+        for group_id, members in sorted(self.raw.group_members.items()):
+            group = self._principal(group_id, PrincipalKind.AZURE_GROUP, name=None, name_rank=0, scope_id=self.tenant)
+            self.principals[group].attributes["membersKnown"] = "true"
+            for member in members:
+                kind = _GRAPH_KINDS.get(str(member.get("@odata.type") or "").lower())
+                if kind is None or not member.get("id"):
+                    continue
+                name = str(member["displayName"]) if member.get("displayName") else None
+                oid = self._principal(member["id"], kind, name=name, name_rank=2, scope_id=self.tenant)
+                self.member_of.setdefault(oid, set()).add(group)
+
     def _provider_operations(self) -> None:
         for provider in self.raw.provider_operations:
             namespace = str(provider["name"])
@@ -642,6 +662,11 @@ class _Builder:
 
 
 PROVIDER_OPERATIONS_PREFIX = "/providers/microsoft.authorization/provideroperations/"
+_GRAPH_KINDS = {
+    "#microsoft.graph.user": PrincipalKind.AZURE_USER,
+    "#microsoft.graph.serviceprincipal": PrincipalKind.AZURE_SERVICE_PRINCIPAL,
+    "#microsoft.graph.group": PrincipalKind.AZURE_GROUP,
+}
 PROVIDER_OPERATIONS_KIND = "authorization:providerOperations"
 
 

@@ -60,6 +60,9 @@ class AzureRaw:
       identity ARM id (as given), the ``az identity federated-credential list`` entries.
     - ``service_principals``: ``az ad sp list`` entries, sanitized.
     - ``resources``: ``az resource list`` entries (only those with an identity matter).
+    - ``group_members``: per Entra group object id (lower-case), its transitive members as Microsoft
+      Graph returns them (``{"@odata.type": "#microsoft.graph.user", "id", "displayName"}``); only
+      groups whose members were read (live scans; the Azure CLI has no export that names the group).
     - ``provider_operations``: ``az provider operation show/list`` entries: each resource provider's
       operations with ``isDataAction`` (which tells control-plane and data actions apart).
     - ``coverage``: every read (file or API call) and every gap.
@@ -78,5 +81,6 @@ class AzureRaw:
     service_principals: list[dict[str, Any]] = field(default_factory=list)
     resources: list[dict[str, Any]] = field(default_factory=list)
     provider_operations: list[dict[str, Any]] = field(default_factory=list)
+    group_members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     coverage: list[CoverageEntry] = field(default_factory=list)
     source: str = "file"

@@ -32,7 +32,7 @@ read), a subscription whose management groups the snapshot does not know while m
 assignments exist, or a principal the snapshot lacks (its groups unknown) while group assignments
 could grant: no allow or implicit deny is proven, the answer is ``unknown`` and says why. An
 explicit deny stays proven (nothing unseen can lift it). Groups whose members the snapshot does not
-hold (Entra memberships are not collected) are weighed both ways: a group's role assignment that
+hold (memberships not read: file scans, or Graph refused) are weighed both ways: a group's role assignment that
 covers the operation leaves an implicit deny unproven, a deny assignment naming such a group an
 allow, and one excluding such a group an explicit deny (``group_membership`` reasons). A role
 definition the snapshot lacks is ``unknown`` for that assignment (see :mod:`simulator.azure.reference`).
@@ -127,6 +127,12 @@ class AzureIndex:
                     if isinstance(block, Mapping):
                         self.control_patterns += [str(x) for x in block.get("actions") or []]
                         self.data_patterns += [str(x) for x in block.get("dataActions") or []]
+
+    def members_known(self, group: str) -> bool:
+        """The snapshot holds every member of ``group``: the collector read them (``membersKnown``),
+        or, where it does not say, some principal lists the group."""
+        said = self.principals[group].attributes.get("membersKnown") if group in self.principals else None
+        return said == "true" or (said is None and group in self.members)
 
     # --- resolution ---------------------------------------------------------------------------
 
@@ -356,8 +362,8 @@ def _unknown_groups(index: AzureIndex, principal: str, path: tuple[str, ...]) ->
                 if str(entry.get("type") or "").lower() == "group" or _is_group(index, ident):
                     named.add(ident)
     p = index.principals.get(principal)
-    known = {g.lower() for g in p.member_of} if p else set()
-    return {g for g in named if g and g != principal and g not in index.members and g not in known}
+    mine = {g.lower() for g in p.member_of} if p else set()
+    return {g for g in named if g and g != principal and not index.members_known(g) and g not in mine}
 
 
 def _is_group(index: AzureIndex, ident: str) -> bool:
@@ -462,8 +468,8 @@ def can(
                 [
                     {
                         "kind": "group_membership",
-                        "detail": f"{d}; whether {principal_id} is a member is not in the snapshot (group memberships"
-                        " are not collected)",
+                        "detail": f"{d}; whether {principal_id} is a member is not in the snapshot (the group's"
+                        " members were not read)",
                     }
                     for d in doubts
                 ]

@@ -17,7 +17,18 @@ from scanner.azure.live import collect_azure, namespaces_in_use, scan_live
 from scanner.azure.normalize import normalize_azure
 from scanner.errors import ScanError
 from scanner.normalized import Normalized
-from tests.scanner.azure.estate import CI_SP, EXPORTS, PAYMENTS, PLATFORM, SUB_PAYMENTS, SUB_PLATFORM, TENANT, read_dir
+from tests.scanner.azure.estate import (
+    ADMINS,
+    ALICE,
+    CI_SP,
+    EXPORTS,
+    PAYMENTS,
+    PLATFORM,
+    SUB_PAYMENTS,
+    SUB_PLATFORM,
+    TENANT,
+    read_dir,
+)
 from tests.scanner.azure.fake_azure import VALID_TOKEN, FakeAzure, estate_from_exports
 
 COLLECTIONS = ("scopes", "principals", "credentials", "policies", "attachments", "workloads")
@@ -103,7 +114,7 @@ def test_live_collection_equals_the_export_files_of_the_same_estate(fake: FakeAz
     assert assignments == {p.id: p.attributes for p in files.policies if p.kind is PolicyKind.AZURE_ASSIGNMENT}
     # Every read is a coverage entry; the Graph call used a Graph token.
     ok = [e for e in live.coverage if e.status is CoverageStatus.OK]
-    assert len(ok) == 17 + len(in_use) and all(e.source == "api" for e in ok)
+    assert len(ok) == 17 + len(in_use) + 1 and all(e.source == "api" for e in ok)  # + the admins group's members
     assert (GRAPH_SCOPE,) in credential.scopes
 
 
@@ -149,6 +160,35 @@ def test_a_forbidden_read_is_a_gap_and_the_scan_goes_on(fake: FakeAzure) -> None
     parts = normalize_azure(raw)
     scopes = {s.id: s for s in parts.scopes}
     assert scopes[PAYMENTS].parent_id == TENANT  # no tree: the subscription hangs off the tenant
+
+
+NESTED = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
+ADMINS_MEMBERS = f"/v1.0/groups/{ADMINS}/transitivemembers"
+
+
+def test_group_members_come_from_graph_transitively(fake: FakeAzure) -> None:
+    fake.estate.lists[ADMINS_MEMBERS] = [
+        {"@odata.type": "#microsoft.graph.user", "id": ALICE, "displayName": "Alice"},
+        {"@odata.type": "#microsoft.graph.group", "id": NESTED, "displayName": "admins-eu"},
+        {"@odata.type": "#microsoft.graph.servicePrincipal", "id": CI_SP, "displayName": "ci"},
+        {"@odata.type": "#microsoft.graph.device", "id": "6b5a4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d"},
+    ]
+    parts = normalize_azure(collect_azure(clients_for(fake), all_subscriptions=True))
+    principals = {p.id: p for p in parts.principals}
+    assert principals[ADMINS].attributes["membersKnown"] == "true"
+    assert principals[ALICE].member_of == (ADMINS,) and principals[CI_SP].member_of == (ADMINS,)
+    assert principals[NESTED].member_of == (ADMINS,)
+    assert "6b5a4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d" not in principals  # a device holds no role
+    assert any(p == ADMINS_MEMBERS and q.get("$select") == ["id,displayName"] for _m, p, q in fake.requests)
+
+
+def test_group_members_graph_refuses_are_a_gap(fake: FakeAzure) -> None:
+    fake.forbidden.add(ADMINS_MEMBERS)
+    parts = normalize_azure(collect_azure(clients_for(fake), all_subscriptions=True))
+    gap = next(e for e in parts.coverage if e.is_gap and e.operation == f"groups.transitiveMembers {ADMINS}")
+    assert gap.status is CoverageStatus.DENIED and gap.service == "graph"
+    admins = next(p for p in parts.principals if p.id == ADMINS)
+    assert "membersKnown" not in admins.attributes
 
 
 def test_graph_denied_is_a_gap(fake: FakeAzure) -> None:

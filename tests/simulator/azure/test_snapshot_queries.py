@@ -423,3 +423,20 @@ def test_the_operations_catalog_says_which_plane() -> None:
     assert index.classify("Microsoft.Contoso/widgets/write") is None
     # Operations the catalog does not list fall back to the role definitions' patterns.
     assert index.classify(BLOB_READ) is True
+
+
+def test_groups_whose_members_were_read_are_decided() -> None:
+    index = with_unknown_groups()
+    snapshot = index.snapshot
+    read = tuple(
+        replace(p, attributes={**p.attributes, "membersKnown": "true"}) if p.id in (OPS, BREAK_GLASS) else p
+        for p in snapshot.principals
+    )
+    break_glass = replace(principal(BREAK_GLASS, PrincipalKind.AZURE_GROUP, "bg"), attributes={"membersKnown": "true"})
+    known = AzureIndex(replace(snapshot, principals=(*read, break_glass)))
+    # BOB is in neither group (both were read and list nobody): the answers are proven again.
+    assert can(known, BOB, VM_WRITE, VM).answer.decision == "implicit_deny"
+    assert can(known, ALICE, "Microsoft.Storage/storageAccounts/delete", ACCOUNT).answer.decision == "explicit_deny"
+    member = replace(read[[p.id for p in read].index(BOB)], member_of=(OPS,))
+    with_bob = AzureIndex(replace(snapshot, principals=tuple(member if p.id == BOB else p for p in read)))
+    assert can(with_bob, BOB, VM_WRITE, VM).answer.decision == "allowed"
