@@ -392,6 +392,8 @@ def _group_doubts(
                 doubts.append(f"group {name} holds {role} at {a.assignment.get('scope')}")
         return doubts
     own = path[-1] if path else ""
+    deciding = {str(r.get("policy")) for r in answer.reasons if r.get("kind") == "deny_assignment"}
+    firm = False  # an explicit deny that no unread group can lift
     for doc in denies:
         d = compile_deny(doc)
         applies = d.scope == own if not d.children else d.scope in path
@@ -401,11 +403,13 @@ def _group_doubts(
             named = [i for i, _ in d.principals if i in groups]
             if named and not d.matches_principal(frozenset({principal})):
                 doubts.append(f"deny assignment {d.name} applies to group(s) {', '.join(named)}")
-        elif answer.decision == "explicit_deny":
+        elif answer.decision == "explicit_deny" and (not deciding or d.id in deciding):
             excluded = [i for i in d.excluded if i in groups]
             if excluded:
                 doubts.append(f"deny assignment {d.name} excludes group(s) {', '.join(excluded)}")
-    return doubts
+            else:
+                firm = True
+    return [] if firm else doubts
 
 
 def can(

@@ -350,11 +350,12 @@ def test_intermediate_management_group_missing_is_unknown() -> None:
 
 OPS = "8a9bacbd-cedf-4e01-9123-000000000007"  # a group whose members the snapshot does not know
 BREAK_GLASS = "9bacbdce-dfe0-4f12-8234-000000000008"  # likewise
+REGENERATE = "Microsoft.Storage/storageAccounts/regenerateKey/action"
 
 
 def with_unknown_groups() -> AzureIndex:
     """The estate plus: group OPS is Virtual Machine Contributor on the resource group and is denied
-    listing storage keys; the storage delete deny excludes group BREAK_GLASS."""
+    listing storage keys; a deny on regenerating keys excludes group BREAK_GLASS."""
     base = estate()
     vm_contributor, ops_at = assignment_policy(
         assignment("a-ops", OPS, role("Virtual Machine Contributor"), RG, principal_type="Group")
@@ -364,9 +365,7 @@ def with_unknown_groups() -> AzureIndex:
         deny_assignment("no-keys-for-ops", ACCOUNT, actions=[keys], principals=[(OPS, "Group")])
     )
     guard, guard_at = deny_policy(
-        deny_assignment(
-            "guard", ACCOUNT, actions=["Microsoft.Storage/storageAccounts/delete"], exclude=[(BREAK_GLASS, "Group")]
-        )
+        deny_assignment("guard", ACCOUNT, actions=[REGENERATE], exclude=[(BREAK_GLASS, "Group")])
     )
     return AzureIndex(
         replace(
@@ -388,9 +387,11 @@ def test_groups_with_unknown_members_keep_answers_unproven() -> None:
     # Alice's Owner (through a group whose members are known) lists keys, unless she is in OPS.
     keys = can(index, ALICE, "Microsoft.Storage/storageAccounts/listKeys/action", ACCOUNT).answer
     assert keys.decision == "unknown" and "no-keys-for-ops" in str(keys.reasons)
-    # The guard denies Alice's delete, unless she is in BREAK_GLASS.
-    delete = can(index, ALICE, "Microsoft.Storage/storageAccounts/delete", ACCOUNT).answer
-    assert delete.decision == "unknown" and "guard" in str(delete.reasons)
+    # The guard denies Alice's key regeneration, unless she is in BREAK_GLASS.
+    regenerate = can(index, ALICE, REGENERATE, ACCOUNT).answer
+    assert regenerate.decision == "unknown" and "guard" in str(regenerate.reasons)
+    # protect-storage denies her deletes whatever her groups: proven.
+    assert can(index, ALICE, "Microsoft.Storage/storageAccounts/delete", ACCOUNT).answer.decision == "explicit_deny"
     # What no group could change stays proven: OPS's role does not cover storage deletes.
     assert can(index, BOB, "Microsoft.Storage/storageAccounts/read", ACCOUNT).answer.decision == "allowed"
     assert can(index, BOB, "Microsoft.Sql/servers/write", VM).answer.decision == "implicit_deny"
@@ -436,7 +437,18 @@ def test_groups_whose_members_were_read_are_decided() -> None:
     known = AzureIndex(replace(snapshot, principals=(*read, break_glass)))
     # BOB is in neither group (both were read and list nobody): the answers are proven again.
     assert can(known, BOB, VM_WRITE, VM).answer.decision == "implicit_deny"
-    assert can(known, ALICE, "Microsoft.Storage/storageAccounts/delete", ACCOUNT).answer.decision == "explicit_deny"
+    assert can(known, ALICE, REGENERATE, ACCOUNT).answer.decision == "explicit_deny"
     member = replace(read[[p.id for p in read].index(BOB)], member_of=(OPS,))
     with_bob = AzureIndex(replace(snapshot, principals=tuple(member if p.id == BOB else p for p in read)))
     assert can(with_bob, BOB, VM_WRITE, VM).answer.decision == "allowed"
+
+
+def test_an_explicit_deny_no_unread_group_can_lift_stays_proven() -> None:
+    index = with_unknown_groups()
+    snapshot = index.snapshot
+    firm, firm_at = deny_policy(deny_assignment("firm", ACCOUNT, actions=[REGENERATE]))
+    both = AzureIndex(
+        replace(snapshot, policies=(*snapshot.policies, firm), attachments=(*snapshot.attachments, firm_at))
+    )
+    # "guard" excludes an unread group, but "firm" denies Alice's key regeneration whatever her groups.
+    assert can(both, ALICE, REGENERATE, ACCOUNT).answer.decision == "explicit_deny"
