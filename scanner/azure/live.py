@@ -33,7 +33,7 @@ from scanner.azure import shapes
 from scanner.azure.clients import AzureClients
 from scanner.azure.ids import arm
 from scanner.azure.normalize import normalize_azure
-from scanner.azure.raw import AzureRaw, management_group_body
+from scanner.azure.raw import AzureRaw, deny_body, management_group_body
 from scanner.errors import ScanError
 
 T = TypeVar("T")
@@ -241,17 +241,12 @@ def namespaces_in_use(raw: AzureRaw) -> list[str]:
         if namespace and "*" not in namespace and "." in namespace:
             found.setdefault(namespace.lower(), namespace)
 
-    for definition in raw.role_definitions:
-        for block in definition.get("permissions") or []:
-            for key in ("actions", "notActions", "dataActions", "notDataActions"):
-                for pattern in block.get(key) or [] if isinstance(block, dict) else []:
-                    add(pattern)
-    for deny in raw.deny_assignments:
-        props = deny["properties"] if isinstance(deny.get("properties"), dict) else deny
-        for block in props.get("permissions") or []:
-            for key in ("actions", "notActions", "dataActions", "notDataActions"):
-                for pattern in block.get(key) or [] if isinstance(block, dict) else []:
-                    add(pattern)
+    blocks = [b for d in raw.role_definitions for b in d.get("permissions") or []]
+    blocks += [b for d in raw.deny_assignments for b in deny_body(d).get("permissions") or []]
+    for block in blocks:
+        for key in ("actions", "notActions", "dataActions", "notDataActions"):
+            for pattern in block.get(key) or [] if isinstance(block, dict) else []:
+                add(pattern)
     for resource in raw.resources:
         add(resource.get("type"))
     return [found[k] for k in sorted(found)]
@@ -259,26 +254,24 @@ def namespaces_in_use(raw: AzureRaw) -> list[str]:
 
 def _list_subscriptions(clients: AzureClients) -> Iterable[dict[str, Any]]:
     """``GET /subscriptions`` through the Resource Manager pipeline, every page."""
-    client = clients.resources("-")
     url = f"/subscriptions?{urlencode({'api-version': SUBSCRIPTIONS_API_VERSION})}"
-    while url:
-        response = client.send_request(HttpRequest("GET", url))
-        _raise_for_status(response)
-        body = response.json()
-        yield from body.get("value") or []
-        url = body.get("nextLink") or ""
+    return _pages(clients.resources("-"), url, "nextLink")
 
 
 def _graph_service_principals(clients: AzureClients) -> Iterable[dict[str, Any]]:
-    """``GET /v1.0/servicePrincipals`` with ``$select`` (metadata only), following ``@odata.nextLink``."""
-    client = clients.graph()
+    """``GET /v1.0/servicePrincipals`` with ``$select`` (metadata only), every page."""
     url = f"{clients.graph_url.rstrip('/')}/v1.0/servicePrincipals?{urlencode({'$select': GRAPH_SP_SELECT})}"
+    return _pages(clients.graph(), url, "@odata.nextLink")
+
+
+def _pages(client: Any, url: str, next_key: str) -> Iterable[dict[str, Any]]:
+    """The ``value`` items of every page of a GET, following ``next_key`` links."""
     while url:
         response = client.send_request(HttpRequest("GET", url))
         _raise_for_status(response)
         body = response.json()
         yield from body.get("value") or []
-        url = body.get("@odata.nextLink") or ""
+        url = body.get(next_key) or ""
 
 
 def groups_named(raw: AzureRaw) -> list[str]:
@@ -289,9 +282,8 @@ def groups_named(raw: AzureRaw) -> list[str]:
         if str(a.get("principalType") or "").lower() == "group"
     }
     for deny in raw.deny_assignments:
-        props = deny["properties"] if isinstance(deny.get("properties"), dict) else deny
         for key in ("principals", "excludePrincipals"):
-            for entry in props.get(key) or []:
+            for entry in deny_body(deny).get(key) or []:
                 if isinstance(entry, dict) and str(entry.get("type") or "").lower() == "group":
                     found.add(str(entry.get("id") or "").lower())
     return sorted(g for g in found if g)
@@ -299,15 +291,9 @@ def groups_named(raw: AzureRaw) -> list[str]:
 
 def _graph_transitive_members(clients: AzureClients, group: str) -> Iterable[dict[str, Any]]:
     """``GET /v1.0/groups/{id}/transitiveMembers`` (nested groups' members included), every page."""
-    client = clients.graph()
     query = urlencode({"$select": "id,displayName"})
     url = f"{clients.graph_url.rstrip('/')}/v1.0/groups/{group}/transitiveMembers?{query}"
-    while url:
-        response = client.send_request(HttpRequest("GET", url))
-        _raise_for_status(response)
-        body = response.json()
-        yield from body.get("value") or []
-        url = body.get("@odata.nextLink") or ""
+    return _pages(clients.graph(), url, "@odata.nextLink")
 
 
 def _raise_for_status(response: Any) -> None:

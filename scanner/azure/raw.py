@@ -36,6 +36,12 @@ def management_group_body(node: dict[str, Any]) -> dict[str, Any]:
     return props if isinstance(props, dict) else node
 
 
+def deny_body(deny: dict[str, Any]) -> dict[str, Any]:
+    """A deny assignment's fields: ARM nests them in ``properties``; a flattened copy has them on top."""
+    props = deny.get("properties")
+    return props if isinstance(props, dict) else deny
+
+
 def provider_operation_entries(provider: dict[str, Any]) -> list[Any]:
     """Every operation of a provider (``az provider operation show``): its own and its resource types'."""
     ops = list(provider.get("operations") or [])

@@ -316,10 +316,14 @@ class _Builder:
         )
         self.out.attachments.append(Attachment(policy_id=policy_id, target_id=target, kind=AttachmentKind.BINDING))
 
-    def _sa_policies(self) -> None:
+    def sa_policy_owners(self) -> list[tuple[str, str | None]]:
+        """Each service-account policy's key (an email, or a unique id as CAI names it) and the
+        account's email (``None`` when no service account list names that unique id)."""
         by_unique_id = {str(a.get("uniqueId")): a["email"] for a in self.raw.service_accounts if a.get("uniqueId")}
-        for key in sorted(self.raw.sa_policies):
-            email = key if "@" in key else by_unique_id.get(key)
+        return [(key, key if "@" in key else by_unique_id.get(key)) for key in sorted(self.raw.sa_policies)]
+
+    def _sa_policies(self) -> None:
+        for key, email in self.sa_policy_owners():
             if email is None:
                 self.gap(
                     "gcp",
@@ -642,9 +646,7 @@ class _Builder:
         """Kubernetes service accounts allowed to act as a service account (workload identity)."""
         runs_as: dict[str, list[str]] = {}
         conditional: set[str] = set()
-        by_unique_id = {str(a.get("uniqueId")): a["email"] for a in self.raw.service_accounts if a.get("uniqueId")}
-        for key in sorted(self.raw.sa_policies):
-            email = key if "@" in key else by_unique_id.get(key)
+        for key, email in self.sa_policy_owners():
             if email is None:
                 continue  # a gap already (see _sa_policies)
             for binding in self.raw.sa_policies[key].get("bindings") or []:

@@ -276,12 +276,6 @@ def _constant_chars(compiled: Compiled) -> str:
     return "".join(sorted(chars))
 
 
-def _has_conditions(compiled: Compiled) -> bool:
-    return any(
-        a.condition is not None or any(b.condition is not None for b in blocks) for a, blocks in compiled.grants
-    ) or any(d.condition is not None for d in compiled.denies)
-
-
 def free_attributes(request: Request, compiled: Compiled) -> list[str]:
     """Attribute keys the relevant conditions compare that the request does not give."""
     keys = [attr.key for n in _conditions(compiled) for attr in attributes_of(n)]
@@ -294,7 +288,7 @@ def decide_smt(
     """Decide with z3. With ``any_context`` the attributes the request does not give are free:
     ``allowed`` means some values allow it (the witness gives them), a deny that none do."""
     compiled = compile_request(request, applicable)
-    if not _has_conditions(compiled):
+    if not _conditions(compiled):
         return reference.decide_compiled(request, compiled)  # no attribute is read: nothing for z3
     enc = Encoder(request, any_context=any_context, extra_chars=_constant_chars(compiled))
     allowed, deny = enc.decision(compiled)

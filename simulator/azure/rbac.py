@@ -190,13 +190,13 @@ class DenyAssignment:
     scope: str
     blocks: tuple[Block, ...]
     principals: tuple[tuple[str, str], ...]  # (id lower-case, type)
-    excluded: tuple[str, ...]
+    excluded: tuple[tuple[str, str], ...]  # (id lower-case, type)
     children: bool  # applies below its scope (not doNotApplyToChildScopes)
     condition: Node | Unsupported | None
 
     def matches_principal(self, ids: frozenset[str]) -> bool:
         named = any((i == EVERYONE and t.lower() == "systemdefined") or i in ids for i, t in self.principals)
-        return named and not any(e in ids for e in self.excluded)
+        return named and not any(e in ids for e, _ in self.excluded)
 
 
 def compile_assignment(applied: AppliedAssignment) -> RoleAssignment:
@@ -214,9 +214,14 @@ def compile_assignment(applied: AppliedAssignment) -> RoleAssignment:
     )
 
 
+def deny_properties(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A deny assignment's fields: the ARM object nests them in ``properties``, a flattened one has them on top."""
+    props = doc.get("properties")
+    return props if isinstance(props, Mapping) else doc
+
+
 def compile_deny(doc: Mapping[str, Any]) -> DenyAssignment:
-    props = doc.get("properties") if isinstance(doc.get("properties"), Mapping) else doc
-    assert isinstance(props, Mapping)
+    props = deny_properties(doc)
     ident = str(doc.get("id") or props.get("id") or "?").lower()
 
     def ids(key: str) -> tuple[tuple[str, str], ...]:
@@ -231,7 +236,7 @@ def compile_deny(doc: Mapping[str, Any]) -> DenyAssignment:
         scope=scope_of_assignment({"scope": props.get("scope"), "id": ident}, DENY_ASSIGNMENTS),
         blocks=blocks_of(props.get("permissions")),
         principals=ids("principals"),
-        excluded=tuple(i for i, _ in ids("excludePrincipals")),
+        excluded=ids("excludePrincipals"),
         children=not bool(props.get("doNotApplyToChildScopes")),
         condition=parse_assignment_condition(props.get("condition"), props.get("conditionVersion")),
     )

@@ -56,6 +56,7 @@ from simulator.azure.rbac import (
     Request,
     blocks_of,
     compile_deny,
+    deny_properties,
     normalize_attributes,
     resource_attributes,
 )
@@ -119,9 +120,7 @@ class AzureIndex:
         self.data_patterns: list[str] = []
         self.control_patterns: list[str] = []
         for pol in policies:
-            doc = pol.document
-            if pol.kind is PolicyKind.AZURE_DENY_ASSIGNMENT and isinstance(doc.get("properties"), Mapping):
-                doc = doc["properties"]
+            doc = deny_properties(pol.document) if pol.kind is PolicyKind.AZURE_DENY_ASSIGNMENT else pol.document
             if pol.kind in (PolicyKind.AZURE_ROLE_DEFINITION, PolicyKind.AZURE_DENY_ASSIGNMENT):
                 for block in doc.get("permissions") or []:
                     if isinstance(block, Mapping):
@@ -355,12 +354,8 @@ def _unknown_groups(index: AzureIndex, principal: str, path: tuple[str, ...]) ->
         or _is_group(index, str(a.assignment.get("principalId") or ""))
     }
     for doc in denies:
-        props = doc["properties"] if isinstance(doc.get("properties"), Mapping) else doc
-        for key in ("principals", "excludePrincipals"):
-            for entry in props.get(key) or []:
-                ident = str(entry.get("id") or "").lower() if isinstance(entry, Mapping) else ""
-                if str(entry.get("type") or "").lower() == "group" or _is_group(index, ident):
-                    named.add(ident)
+        d = compile_deny(doc)
+        named |= {i for i, kind in (*d.principals, *d.excluded) if kind.lower() == "group" or _is_group(index, i)}
     p = index.principals.get(principal)
     mine = {g.lower() for g in p.member_of} if p else set()
     return {g for g in named if g and g != principal and not index.members_known(g) and g not in mine}
@@ -404,7 +399,7 @@ def _group_doubts(
             if named and not d.matches_principal(frozenset({principal})):
                 doubts.append(f"deny assignment {d.name} applies to group(s) {', '.join(named)}")
         elif answer.decision == "explicit_deny" and (not deciding or d.id in deciding):
-            excluded = [i for i in d.excluded if i in groups]
+            excluded = [i for i, _ in d.excluded if i in groups]
             if excluded:
                 doubts.append(f"deny assignment {d.name} excludes group(s) {', '.join(excluded)}")
             else:

@@ -294,10 +294,12 @@ def test_who_can_read_blobs(index: AzureIndex) -> None:
 
 def test_everyone_deny_applies_to_principals_without_snapshot_entries(index: AzureIndex) -> None:
     stranger = "7a8b9cad-becf-4d01-8c43-000000000003"
-    assert can(index, stranger, "Microsoft.Storage/storageAccounts/delete", ACCOUNT).answer.decision == (
-        "explicit_deny"
-    )
-    assert EVERYONE  # the deny names the SystemDefined everyone principal
+    answer = can(index, stranger, "Microsoft.Storage/storageAccounts/delete", ACCOUNT).answer
+    assert answer.decision == "explicit_deny"
+    # The deciding deny names the SystemDefined everyone principal, not the stranger.
+    (deny,) = [d for d in index.snapshot.policies if d.name == "protect-storage"]
+    assert deny.document["principals"] == [{"id": EVERYONE, "type": "SystemDefined"}]
+    assert "protect-storage" in str(answer.reasons)
 
 
 def test_scope_path_of_nested_and_extension_resources(index: AzureIndex) -> None:
