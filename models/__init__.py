@@ -5,7 +5,7 @@ stable across scans (an ARN, a service-account email, an Azure object id), so tw
 same estate can be compared object by object. This package imports no cloud SDK and no solver.
 """
 
-from models.coverage import CoverageEntry, CoverageStatus
+from models.coverage import CoverageEntry, CoverageStatus, Covers
 from models.credential import Credential, CredentialKind
 from models.policy import Attachment, AttachmentKind, Policy, PolicyKind, PolicyVersion
 from models.principal import Principal, PrincipalKind
@@ -20,6 +20,7 @@ __all__ = [
     "Cloud",
     "CoverageEntry",
     "CoverageStatus",
+    "Covers",
     "Credential",
     "CredentialKind",
     "Policy",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from models._checks import ModelError, require_aware, require_text, require_tuple
@@ -68,6 +71,11 @@ class Policy:
     ``document`` is the effective document: the default version of a managed policy. All stored
     versions are in ``versions`` (empty for documents that have no versions). ``scope_id`` is the
     scope the policy belongs to (its account), not where it applies.
+
+    ``disabled``: the document grants nothing although it is stored (a Google Cloud custom role
+    whose launch stage is ``DISABLED``); ``deleted``: it was deleted (a soft-deleted custom role).
+    :attr:`digest` is the sha256 of the document's canonical JSON: answers name the documents that
+    decided them by it, and caches key on it.
     """
 
     id: str
@@ -82,6 +90,8 @@ class Policy:
     created: datetime | None = None
     updated: datetime | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    disabled: bool = False
+    deleted: bool = False
 
     def __post_init__(self) -> None:
         require_text("Policy", "id", self.id)
@@ -94,6 +104,17 @@ class Policy:
         defaults = [v for v in self.versions if v.is_default]
         if self.versions and len(defaults) != 1:
             raise ModelError(f"Policy {self.id}: exactly one version must be the default")
+
+    @cached_property
+    def digest(self) -> str:
+        """``sha256:HEX`` of the canonical JSON of ``document`` (sorted keys, no spaces)."""
+        return document_digest(self.document)
+
+
+def document_digest(document: Any) -> str:
+    """``sha256:HEX`` of a JSON document's canonical form: sorted keys, no insignificant spaces."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, kw_only=True)

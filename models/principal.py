@@ -42,6 +42,17 @@ class Principal:
     principal belongs to. ``path`` is the AWS IAM path (``/aws-service-role/`` marks a
     service-linked role, which SCPs do not bind). ``last_used`` is when the cloud last saw it
     authenticate, ``None`` when unknown or never.
+
+    Soundness flags (typed, because answers depend on them):
+
+    - ``members_known``: for a group, whether its members were read in full (every nested group
+      followed). ``True``: the principals whose ``member_of`` names it are all its members;
+      ``False``: some were not read (an unread nested group, a member of unknown type) and the group
+      may hold anyone; ``None``: the collector did not say (only groups some principal lists are
+      taken as known).
+    - ``disabled``: the identity cannot authenticate (a disabled service account, workload identity
+      pool or provider); ``deleted``: it was deleted (soft-deleted service accounts). Either way it
+      is granted nothing.
     """
 
     id: str
@@ -57,6 +68,9 @@ class Principal:
     member_of: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)
+    members_known: bool | None = None
+    disabled: bool = False
+    deleted: bool = False
 
     def __post_init__(self) -> None:
         require_text("Principal", "id", self.id)

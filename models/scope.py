@@ -42,7 +42,8 @@ class Scope:
 
     ``id`` is the cloud's own stable id (AWS account id, OU id ``ou-...``, root ``r-...``,
     organization ``o-...``). ``parent_id`` is ``None`` at the top of a tree, and for an account
-    whose organization was not readable (the coverage says why).
+    whose organization was not readable (the coverage says why). ``management_account_id``, on an
+    AWS organization, is its management account (SCPs and RCPs do not bind it).
     """
 
     id: str
@@ -51,6 +52,7 @@ class Scope:
     name: str
     parent_id: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    management_account_id: str | None = None
 
     def __post_init__(self) -> None:
         require_text("Scope", "id", self.id)
