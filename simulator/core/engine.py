@@ -82,12 +82,27 @@ class Estate:
         )
 
     def can(self, ask: Ask) -> Answer:
+        check_action(ask.action)
         return self.engine(cloud_of(ask.resource)).can(ask)
 
     def who_can(self, ask: Ask) -> tuple[Answer, ...]:
         if ask.principal is not None:
             raise QueryError("who-can takes no principal")
+        check_action(ask.action)
         return self.engine(cloud_of(ask.resource)).who_can(ask)
+
+
+def check_action(action: str) -> None:
+    """A request names one action: a pattern (``*``, ``s3:*``, ``Microsoft.Storage/*``) is no
+    request, and answering it would say nothing about any real call."""
+    if not action.strip():
+        raise QueryError("the action is empty: name one action, e.g. s3:GetObject")
+    if "*" in action or "?" in action:
+        raise QueryError(
+            f"{action!r} is a pattern, not an action: a request names one action (e.g. s3:GetObject, "
+            "iam.serviceAccounts.getAccessToken, Microsoft.Storage/storageAccounts/read); to ask about any "
+            "resource, give * as the RESOURCE instead"
+        )
 
 
 def context_tuples(context: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
