@@ -3,7 +3,12 @@
 Every command takes ``--json`` (machine output on stdout) and prints one line on error,
 ``iamdrift: error: ...``, to stderr; ``--debug`` adds the traceback. Exit codes are in
 :mod:`iamdrift.exit_codes`. The store is ``--db URL``, else ``$IAMDRIFT_DB``, else SQLite in the
-per-user data directory.
+per-user data directory. Only ``scan`` and ``demo`` create a store; every other command reads one
+and says so when there is none.
+
+Ctrl-C ends any command with exit code 130 and one line saying whether a snapshot was stored: the
+commands that write record what they are writing in a :class:`WriteLog`, and an interrupt during
+the write asks the store whether the transaction committed.
 """
 
 from __future__ import annotations
@@ -12,15 +17,18 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from click.core import ParameterSource
+from rich.text import Text
 
 from iamdrift import __version__, exit_codes, render
 from models import Snapshot
 from models.store import Store, StoreError
+from scanner import SKIPPED_FILES_META
 from scanner.errors import ScanError
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
@@ -35,14 +43,69 @@ class Failure(click.ClickException):
         click.echo(f"iamdrift: error: {self.format_message()}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Interrupted(click.ClickException):
+    """Ctrl-C: the message says whether a snapshot was stored."""
+
+    exit_code = exit_codes.INTERRUPTED
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"iamdrift: {self.format_message()}", err=True)
+
+
+@dataclass
+class WriteLog:
+    """What the running command has written to the store (one per command, in ``ctx.obj``).
+
+    ``snapshot_id`` is set just before the write starts and ``committed`` once it has returned; an
+    interrupt in between is settled by asking the store (:meth:`Store.contains`)."""
+
+    db_url: str | None = None
+    store: str = ""
+    snapshot_id: str | None = None
+    committed: bool = False
+
+    def interrupted(self) -> str:
+        """The line an interrupt prints: whether (and which) snapshot was stored."""
+        if self.snapshot_id is None:
+            return "interrupted; nothing was stored"
+        stored = True if self.committed else self._stored()
+        if stored is None:
+            return (
+                f"interrupted while writing snapshot {self.snapshot_id} to {self.store}; whether it was stored "
+                "could not be checked: see `iamdrift snapshots`"
+            )
+        if stored:
+            return f"interrupted; snapshot {self.snapshot_id} was stored, whole, in {self.store}"
+        return f"interrupted; snapshot {self.snapshot_id} was not stored (nothing was written to {self.store})"
+
+    def _stored(self) -> bool | None:
+        assert self.snapshot_id is not None
+        try:
+            with Store.open(self.db_url, create=False) as store:
+                return store.contains(self.snapshot_id)
+        except (StoreError, KeyboardInterrupt):
+            return None
+
+
+class IamdriftGroup(click.Group):
+    """The ``iamdrift`` group: turns Ctrl-C inside any command into :class:`Interrupted`."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            writes = ctx.obj.get("writes") if isinstance(ctx.obj, dict) else None
+            raise Interrupted((writes or WriteLog()).interrupted()) from exc
+
+
+@click.group(cls=IamdriftGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="iamdrift")
 @click.option("--db", "db_url", envvar="IAMDRIFT_DB", help="Store URL or SQLite path (default: per-user SQLite).")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.pass_context
 def cli(ctx: click.Context, db_url: str | None, debug: bool) -> None:
     """iamdrift: multi-cloud IAM drift scanner and simulator."""
-    ctx.obj = {"db_url": db_url, "debug": debug}
+    ctx.obj = {"db_url": db_url, "debug": debug, "writes": WriteLog(db_url=db_url)}
 
 
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,47 +123,86 @@ def failures(ctx: click.Context) -> Iterator[None]:
         raise Failure(str(exc)) from exc
 
 
-def open_store(ctx: click.Context) -> Store:
-    return Store.open(ctx.obj.get("db_url"))
+def open_store(ctx: click.Context, *, create: bool = False) -> Store:
+    """The store of ``--db`` / ``$IAMDRIFT_DB``; only the commands that write pass ``create``."""
+    return Store.open(ctx.obj.get("db_url"), create=create)
 
 
-def stdout_console() -> Console:
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        # Piped or redirected output is read by people in logs and by grep: do not truncate ids.
-        console = Console(highlight=False, width=200)
-    return console
+def load_snapshot(ctx: click.Context, ref: str) -> Snapshot:
+    """The snapshot ``ref`` names (id, id prefix, latest, latest~N) from the read-only store; failures
+    are one line."""
+    with failures(ctx), open_store(ctx) as store:
+        return store.load(ref)
 
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False))
 
 
+def warn(message: str) -> None:
+    click.echo(f"iamdrift: warning: {message}", err=True)
+
+
 @contextmanager
 def progress_display(enabled: bool) -> Iterator[Callable[[str], None] | None]:
     """A spinner on stderr while a long scan runs (only on a terminal)."""
-    console = Console(stderr=True)
+    console = render.console(stderr=True)
     if not enabled or not console.is_terminal:
         yield None
         return
-    with console.status("scanning") as status:
-        yield lambda message: status.update(f"scanning: {message}")
+    with console.status(Text("scanning")) as status:
+        yield lambda message: status.update(Text(f"scanning: {message}"))
 
 
 def store_and_report(ctx: click.Context, snapshot: Snapshot, *, as_json: bool, strict: bool) -> None:
-    with open_store(ctx) as store:
+    writes: WriteLog = ctx.obj["writes"]
+    with open_store(ctx, create=True) as store:
+        writes.store, writes.snapshot_id = store.url, snapshot.id
         store.save(snapshot)
+        writes.committed = True
         where = store.url
     if as_json:
         data = render.snapshot_summary_dict(snapshot)
         data["store"] = where
         emit_json(data)
     else:
-        console = stdout_console()
+        console = render.console()
         render.print_snapshot(console, snapshot)
         console.print(f"stored in {where}")
     if strict and snapshot.gaps:
         ctx.exit(exit_codes.GAPS)
+
+
+#: Options only a live scan takes (parameter name -> how the user writes it).
+LIVE_OPTIONS = {
+    "profile": "--profile",
+    "regions": "--region",
+    "assume_role": "--assume-role",
+    "accounts": "--account",
+    "parallel": "--parallel",
+    "gcp_organization": "--organization",
+    "gcp_projects": "--project",
+    "azure_subscriptions": "--subscription",
+    "azure_all_subscriptions": "--all-subscriptions",
+    "save_raw": "--save-raw",
+}
+
+
+def given_options(ctx: click.Context, names: dict[str, str]) -> list[str]:
+    """The options of ``names`` the user gave (on the command line or through the environment)."""
+    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    return [flag for name, flag in names.items() if ctx.get_parameter_source(name) in given]
+
+
+def refuse_conflicts(ctx: click.Context, *, from_paths: tuple[Path, ...]) -> None:
+    live = given_options(ctx, LIVE_OPTIONS)
+    if from_paths and live:
+        verb = "is" if len(live) == 1 else "are"
+        raise click.UsageError(f"--from reads files; {', '.join(live)} {verb} for live scans: give one or the other")
+    if {"--subscription", "--all-subscriptions"} <= set(live):
+        raise click.UsageError(
+            "--subscription names the Azure subscriptions to scan and --all-subscriptions scans every one: give one"
+        )
 
 
 @cli.command()
@@ -110,7 +212,8 @@ def store_and_report(ctx: click.Context, snapshot: Snapshot, *, as_json: bool, s
     multiple=True,
     type=click.Path(path_type=Path),
     metavar="PATH",
-    help="Read export files (or directories of them) instead of calling the cloud. Repeatable.",
+    help="Read export files, directories of them (hidden folders passed over) or a snapshot `export` wrote, "
+    "instead of calling the cloud. Repeatable.",
 )
 @click.option("--profile", help="AWS named profile (default: the standard credential chain).")
 @click.option(
@@ -175,66 +278,106 @@ def scan(
     Live: AWS unless only Google Cloud / Azure options are given (then AWS too only with an AWS
     option); Google Cloud with --organization / --project; Azure with --subscription /
     --all-subscriptions."""
-    aws_options = bool(profile or regions or assume_role or accounts or save_raw)
-    gcp = bool(gcp_organization or gcp_projects)
-    azure = bool(azure_subscriptions or azure_all_subscriptions)
+    refuse_conflicts(ctx, from_paths=from_paths)
     with failures(ctx), progress_display(not as_json) as progress:
         if from_paths:
-            if aws_options or gcp or azure:
-                raise click.UsageError("--from reads files; the cloud options are for live scans")
             from scanner.files import scan_files
 
             snapshot = scan_files(from_paths, label=label, progress=progress)
+            skipped = snapshot.meta.get(SKIPPED_FILES_META)
+            if skipped:
+                warn(f"not read, not an export iamdrift recognises: {skipped}")
         else:
-            snapshots = []
-            if aws_options or not (gcp or azure):
-                from scanner.aws import AwsClients, scan_live
-
-                clients = AwsClients.from_profile(profile, regions[0] if regions else None)
-                snapshots.append(
-                    scan_live(
-                        clients,
-                        regions=list(regions) or None,
-                        assume_role=assume_role,
-                        accounts=list(accounts) or None,
-                        parallel=parallel,
-                        label=label,
-                        progress=progress,
-                        save_raw=save_raw,
-                    )
-                )
-            if gcp:
-                from scanner.gcp.live import default_clients, scan_gcp
-
-                snapshots.append(
-                    scan_gcp(
-                        default_clients(),
-                        organization=gcp_organization,
-                        projects=gcp_projects,
-                        label=label,
-                        progress=progress,
-                    )
-                )
-            if azure:
-                from scanner.azure.clients import AzureClients
-                from scanner.azure.live import scan_live as scan_azure
-
-                azure_clients = AzureClients()
-                try:
-                    snapshots.append(
-                        scan_azure(
-                            azure_clients,
-                            subscriptions=list(azure_subscriptions) or None,
-                            all_subscriptions=azure_all_subscriptions,
-                            label=label,
-                            progress=progress,
-                        )
-                    )
-                finally:
-                    azure_clients.close()
-            snapshot = combine(snapshots, label)
+            live = LiveScan(
+                profile=profile,
+                regions=regions,
+                assume_role=assume_role,
+                accounts=accounts,
+                parallel=parallel,
+                save_raw=save_raw,
+                gcp_organization=gcp_organization,
+                gcp_projects=gcp_projects,
+                azure_subscriptions=azure_subscriptions,
+                azure_all_subscriptions=azure_all_subscriptions,
+            )
+            snapshot = live.run(label=label, progress=progress, debug=bool(ctx.obj.get("debug")))
     with failures(ctx):
         store_and_report(ctx, snapshot, as_json=as_json, strict=strict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveScan:
+    """The live-scan options of ``scan``; :meth:`run` scans each cloud they name into one snapshot.
+
+    AWS is scanned unless only Google Cloud / Azure options are given (then only with an AWS option)."""
+
+    profile: str | None
+    regions: tuple[str, ...]
+    assume_role: str | None
+    accounts: tuple[str, ...]
+    parallel: int
+    save_raw: Path | None
+    gcp_organization: str | None
+    gcp_projects: tuple[str, ...]
+    azure_subscriptions: tuple[str, ...]
+    azure_all_subscriptions: bool
+
+    def run(self, *, label: str, progress: Callable[[str], None] | None, debug: bool) -> Snapshot:
+        aws = bool(self.profile or self.regions or self.assume_role or self.accounts or self.save_raw)
+        gcp = bool(self.gcp_organization or self.gcp_projects)
+        azure = bool(self.azure_subscriptions or self.azure_all_subscriptions)
+        snapshots = []
+        if aws or not (gcp or azure):
+            snapshots.append(self._aws(label, progress))
+        if gcp:
+            snapshots.append(self._gcp(label, progress))
+        if azure:
+            snapshots.append(self._azure(label, progress, debug=debug))
+        return combine(snapshots, label)
+
+    def _aws(self, label: str, progress: Callable[[str], None] | None) -> Snapshot:
+        from scanner.aws import AwsClients, scan_live
+
+        clients = AwsClients.from_profile(self.profile, self.regions[0] if self.regions else None)
+        return scan_live(
+            clients,
+            regions=list(self.regions) or None,
+            assume_role=self.assume_role,
+            accounts=list(self.accounts) or None,
+            parallel=self.parallel,
+            label=label,
+            progress=progress,
+            save_raw=self.save_raw,
+        )
+
+    def _gcp(self, label: str, progress: Callable[[str], None] | None) -> Snapshot:
+        from scanner.gcp.live import default_clients, scan_gcp
+
+        return scan_gcp(
+            default_clients(),
+            organization=self.gcp_organization,
+            projects=self.gcp_projects,
+            label=label,
+            progress=progress,
+        )
+
+    def _azure(self, label: str, progress: Callable[[str], None] | None, *, debug: bool) -> Snapshot:
+        from scanner.azure.clients import AzureClients, quiet_credential_logs
+        from scanner.azure.live import scan_live as scan_azure
+
+        if not debug:
+            quiet_credential_logs()  # azure-identity logs each credential it tried; the error says it in one line
+        azure_clients = AzureClients()
+        try:
+            return scan_azure(
+                azure_clients,
+                subscriptions=list(self.azure_subscriptions) or None,
+                all_subscriptions=self.azure_all_subscriptions,
+                label=label,
+                progress=progress,
+            )
+        finally:
+            azure_clients.close()
 
 
 def combine(snapshots: list[Snapshot], label: str) -> Snapshot:
@@ -260,7 +403,7 @@ def snapshots(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json([render.summary_list_dict(i) for i in items])
     else:
-        render.print_snapshot_list(stdout_console(), items)
+        render.print_snapshot_list(render.console(), items)
 
 
 @cli.command()
@@ -270,15 +413,14 @@ def snapshots(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def show(ctx: click.Context, snapshot_ref: str, coverage: bool, as_json: bool) -> None:
     """Counts, coverage and gaps of a snapshot (id, id prefix, latest or latest~N)."""
-    with failures(ctx), open_store(ctx) as store:
-        snapshot = store.load(snapshot_ref)
+    snapshot = load_snapshot(ctx, snapshot_ref)
     if as_json:
         data = render.snapshot_summary_dict(snapshot)
         if coverage:
             data["coverage"] = [render.gap_dict(e) | {"items": e.items, "source": e.source} for e in snapshot.coverage]
         emit_json(data)
     else:
-        render.print_snapshot(stdout_console(), snapshot, coverage=coverage)
+        render.print_snapshot(render.console(), snapshot, coverage=coverage)
 
 
 @cli.command()
@@ -287,18 +429,32 @@ def show(ctx: click.Context, snapshot_ref: str, coverage: bool, as_json: bool) -
 @json_option
 @click.pass_context
 def export(ctx: click.Context, snapshot_ref: str, output: Path | None, as_json: bool) -> None:
-    """The whole snapshot as JSON (format iamdrift.snapshot/1). Always JSON; --json is accepted."""
-    with failures(ctx), open_store(ctx) as store:
-        snapshot = store.load(snapshot_ref)
+    """The whole snapshot as JSON (format iamdrift.snapshot/1), which `scan --from` reads back.
+    Always JSON; --json is accepted."""
+    if output is not None and not output.parent.is_dir():
+        raise Failure(f"cannot write {output}: the folder {output.parent} does not exist; create it first")
+    snapshot = load_snapshot(ctx, snapshot_ref)
     text = json.dumps(snapshot.to_json_dict(), indent=2)
     if output is None:
         click.echo(text)
         return
-    temporary = output.with_name(output.name + ".partial")
-    temporary.write_text(text + "\n")
-    temporary.replace(output)  # whole or not at all
+    write_whole(output, text + "\n")
     if not as_json:
         click.echo(f"wrote snapshot {snapshot.id} to {output}", err=True)
+
+
+def write_whole(output: Path, text: str) -> None:
+    """Write ``text`` to ``output`` whole or not at all (a temporary file renamed over it)."""
+    temporary = output.with_name(output.name + ".partial")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(output)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise Failure(f"cannot write {output}: {exc.strerror or exc}") from exc
+    except KeyboardInterrupt:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 @cli.command()
@@ -315,8 +471,8 @@ def demo(ctx: click.Context, as_json: bool) -> None:
         snapshot = scan_files(clouds, label="demo estate")
         store_and_report(ctx, snapshot, as_json=as_json, strict=False)
     if not as_json:
-        Console(stderr=True).print(
-            "next: `iamdrift show latest --coverage`, `iamdrift export latest`, `iamdrift snapshots`", highlight=False
+        render.console(stderr=True).print(
+            "next: `iamdrift show latest --coverage`, `iamdrift export latest`, `iamdrift snapshots`"
         )
 
 
@@ -327,12 +483,22 @@ def main() -> None:
     except click.UsageError as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except Interrupted as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         click.echo(f"iamdrift: error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # Ctrl-C outside a command (while the command line is parsed): nothing was written yet.
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            click.echo(f"iamdrift: {WriteLog().interrupted()}", err=True)
+            sys.exit(exit_codes.INTERRUPTED)
         click.echo("iamdrift: aborted", err=True)
         sys.exit(exit_codes.FAILED)
+    except KeyboardInterrupt:
+        click.echo(f"iamdrift: {WriteLog().interrupted()}", err=True)
+        sys.exit(exit_codes.INTERRUPTED)
     except Exception as exc:
         if "--debug" in sys.argv:
             raise
@@ -344,9 +510,10 @@ def main() -> None:
 
 
 def _register_simulator() -> None:
-    from iamdrift import simulator_commands
+    from iamdrift import ask_commands, simulator_commands
 
-    simulator_commands.register(cli, open_store, failures)
+    simulator_commands.register(cli)
+    ask_commands.register(cli, load_snapshot)
 
 
 _register_simulator()

@@ -7,3 +7,6 @@ FAILED = 1
 USAGE = 2
 #: ``scan --strict``: the snapshot was written, but its coverage has gaps.
 GAPS = 3
+#: Interrupted (Ctrl-C, SIGINT): 128 + SIGINT, as shells report it. The last line says whether a
+#: snapshot was stored.
+INTERRUPTED = 130

@@ -1,4 +1,8 @@
-"""``simulate``, ``compare``, ``can`` and ``who-can``: the simulator on the command line.
+"""``simulate`` and ``compare``: the AWS policy simulator on the command line (``can`` and
+``who-can``, for every cloud, are in :mod:`iamdrift.ask_commands`).
+
+Text output goes through :func:`iamdrift.render.console`: nothing from a policy or an id is read as
+markup or emoji, and piped output is never wrapped or cut.
 
 Formats (a contract other tools script against) are documented in the README and in
 :mod:`simulator.aws.request` (cases) and :mod:`simulator.aws.compare` (relations).
@@ -7,25 +11,19 @@ Formats (a contract other tools script against) are documented in the README and
 from __future__ import annotations
 
 import json
-import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from iamdrift import exit_codes
+from iamdrift import exit_codes, render
 from simulator.aws.compare import TYPES, compare
 from simulator.aws.encode import Z3Session
 from simulator.aws.policy import PolicyError, parse_policy
-from simulator.aws.request import CaseError, parse_case
+from simulator.aws.request import Case, CaseError, parse_case
 from simulator.aws.simulate import DEFAULT_TIMEOUT_MS, decide
-from simulator.aws.snapshot_queries import CanAnswer, QueryError, SnapshotIndex, can, who_can
-from simulator.clouds import UnknownCloud, cloud_of, single_values
-
-GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def read_records(path: Path) -> list[tuple[int, Any]]:
@@ -65,235 +63,211 @@ def load_policy(path: Path, label: str) -> Any:
         raise click.ClickException(str(exc)) from exc
 
 
-def parse_context_options(pairs: tuple[str, ...]) -> dict[str, list[str]]:
-    context: dict[str, list[str]] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--context")
-        key, value = pair.split("=", 1)
-        context.setdefault(key, []).append(value)
-    return context
-
-
-def snapshot_question_options(fn: Any) -> Any:
-    """The options ``can`` and ``who-can`` share (and the click context they take)."""
-    for option in reversed(
-        [
-            click.option("--snapshot", "snapshot_ref", default="latest", show_default=True),
-            click.option(
-                "--context", "context_pairs", multiple=True, metavar="KEY=VALUE", help="Request context. Repeatable."
-            ),
-            click.option("--any-context", is_flag=True, help="Context keys not given are free."),
-            click.option("--engine", type=click.Choice(["smt", "reference"]), default="smt", show_default=True),
-            click.option("--json", "as_json", is_flag=True),
-        ]
-    ):
-        fn = option(fn)
-    return click.pass_context(fn)
-
-
-def register(cli: click.Group, open_store: Any, failures: Any) -> None:
+def register(cli: click.Group) -> None:
     """Add the simulator commands to the ``iamdrift`` group."""
+    for command in (simulate_command, compare_command):
+        cli.add_command(command)
 
-    @cli.command()
-    @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-    @click.option("--engine", type=click.Choice(["smt", "reference"]), default="smt", show_default=True)
-    @click.option("--any-context", is_flag=True, help="Context keys a case does not give are free.")
-    @click.option(
-        "--timeout", "timeout_ms", default=DEFAULT_TIMEOUT_MS, show_default=True, help="Solver timeout (ms) per case."
-    )
-    @click.option("--json", "as_json", is_flag=True, help="One JSON line per case (the default when piped).")
-    def simulate(file: Path, engine: str, any_context: bool, timeout_ms: int, as_json: bool) -> None:
-        """Decide the request(s) in FILE: one case (a JSON object) or many (JSON Lines)."""
-        session = Z3Session()
-        failed = 0
-        rows = []
-        for line, data in read_records(file):
-            try:
-                case = parse_case(data, line)
-            except CaseError as exc:
-                failed += 1
-                error = {"id": data.get("id", line) if isinstance(data, dict) else line, "error": str(exc)}
-                click.echo(json.dumps(error), err=not as_json)
-                continue
-            answer = decide(case, engine=engine, any_context=any_context, timeout_ms=timeout_ms, session=session)
-            if as_json:
-                click.echo(json.dumps(answer.to_json(), separators=(",", ":")))
-            else:
-                rows.append((case, answer))
-        if not as_json:
-            _print_answers(rows)
-        if failed:
-            raise SystemExit(exit_codes.FAILED)
 
-    @cli.command("compare")
-    @click.argument("old", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=False)
-    @click.argument("new", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=False)
-    @click.option("--type", "kind", type=click.Choice(TYPES), default="identity", show_default=True)
-    @click.option(
-        "--batch",
-        type=click.Path(path_type=Path, dir_okay=False, exists=True),
-        help='JSON Lines of {"id", "old", "new"}.',
-    )
-    @click.option(
-        "--timeout", "timeout_ms", default=DEFAULT_TIMEOUT_MS, show_default=True, help="Solver timeout (ms) per check."
-    )
-    @click.option("--json", "as_json", is_flag=True)
-    def compare_command(
-        old: Path | None, new: Path | None, kind: str, batch: Path | None, timeout_ms: int, as_json: bool
-    ) -> None:
-        """Relation of NEW to OLD: equivalent, more, less, incomparable (or unknown), with witnesses."""
-        if batch is None and (old is None or new is None):
-            raise click.UsageError("give OLD and NEW, or --batch PAIRS.jsonl")
-        if batch is not None and (old is not None or new is not None):
-            raise click.UsageError("--batch replaces OLD and NEW")
-        session = Z3Session()
-        if batch is None:
-            assert old is not None and new is not None
+@click.command("simulate")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--engine", type=click.Choice(["smt", "reference"]), default="smt", show_default=True)
+@click.option("--any-context", is_flag=True, help="Context keys a case does not give are free.")
+@click.option(
+    "--timeout", "timeout_ms", default=DEFAULT_TIMEOUT_MS, show_default=True, help="Solver timeout (ms) per case."
+)
+@click.option(
+    "--json/--text",
+    "as_json",
+    default=None,
+    help="One JSON line per case, or text for people. Default: JSON when stdout is not a terminal.",
+)
+def simulate_command(file: Path, engine: str, any_context: bool, timeout_ms: int, as_json: bool | None) -> None:
+    """Decide the request(s) in FILE: one case (a JSON object), a JSON array of cases, or JSON Lines.
+
+    A case that cannot be read (not JSON, unknown or missing fields) is that case's error, on
+    stderr and, as JSON, {"id", "line", "error"} on stdout; the other cases are still decided and
+    the exit code is then 1."""
+    if as_json is None:
+        as_json = not sys.stdout.isatty()
+    session = Z3Session()
+    records = read_cases(file)
+    failed = 0
+    for record in records:
+        case = _parse_record(file, record)
+        if isinstance(case, str):
+            failed += 1
+            _report_case_error(record, case, as_json=as_json)
+            continue
+        answer = decide(case, engine=engine, any_context=any_context, timeout_ms=timeout_ms, session=session)
+        if as_json:
+            click.echo(json.dumps(answer.to_json(), separators=(",", ":")))
+        else:
+            _print_answer(case, answer)
+    if failed:
+        click.echo(f"iamdrift: error: {failed} of {len(records)} case(s) in {file} could not be read", err=True)
+        raise SystemExit(exit_codes.FAILED)
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One case as read from a file: its line, and its JSON value or why it is not JSON."""
+
+    line: int
+    data: Any = None
+    error: str | None = None
+
+    @property
+    def case_id(self) -> Any:
+        return self.data.get("id", self.line) if isinstance(self.data, dict) else self.line
+
+
+def _parse_record(file: Path, record: CaseRecord) -> Case | str:
+    """The case, or the one-line error that says why it is none."""
+    if record.error is not None:
+        return record.error
+    try:
+        return parse_case(record.data, record.line)
+    except (CaseError, PolicyError) as exc:
+        return f"{file}: {exc}"
+
+
+def _report_case_error(record: CaseRecord, message: str, *, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"id": record.case_id, "line": record.line, "error": message}, separators=(",", ":")))
+    click.echo(f"iamdrift: error: {message}", err=True)
+
+
+def read_cases(path: Path) -> list[CaseRecord]:
+    """The cases of ``path``: a JSON array (one record per element, at the line it starts on), one
+    JSON document, or JSON Lines, where a line that is not JSON is that line's error. A file that is
+    none of these is a :class:`click.ClickException` naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    stripped = text.strip()
+    if not stripped:
+        raise click.ClickException(f"{path}: empty file")
+    if stripped.startswith("["):
+        return _array_records(path, text)
+    try:
+        return [CaseRecord(line=_line_of(text, len(text) - len(text.lstrip())), data=json.loads(text))]
+    except json.JSONDecodeError as whole:
+        records = _line_records(path, text)
+        if any(r.error is None for r in records) or len(records) == 1:
+            return records
+        # No line is JSON on its own: one document spread over lines, broken somewhere.
+        raise click.ClickException(
+            f"{path}:{whole.lineno}: not valid JSON ({whole.msg}, column {whole.colno})"
+        ) from whole
+
+
+def _line_records(path: Path, text: str) -> list[CaseRecord]:
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(CaseRecord(line=number, data=json.loads(line)))
+        except json.JSONDecodeError as exc:
+            records.append(
+                CaseRecord(line=number, error=f"{path}:{number}: not valid JSON ({exc.msg}, column {exc.colno})")
+            )
+    return records
+
+
+def _array_records(path: Path, text: str) -> list[CaseRecord]:
+    """Each element of a JSON array, with the line it starts on (so errors name it)."""
+    decoder = json.JSONDecoder()
+    records = []
+    position = _skip_space(text, text.index("[") + 1)
+    try:
+        while position < len(text) and text[position] != "]":
+            value, end = decoder.raw_decode(text, position)
+            records.append(CaseRecord(line=_line_of(text, position), data=value))
+            position = _skip_space(text, end)
+            if position < len(text) and text[position] == ",":
+                position = _skip_space(text, position + 1)
+            elif position >= len(text) or text[position] != "]":
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from exc
+    if position >= len(text):
+        raise click.ClickException(f"{path}: not valid JSON (the array is not closed)")
+    return records
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
+
+
+def _line_of(text: str, position: int) -> int:
+    return text.count("\n", 0, position) + 1
+
+
+@click.command("compare")
+@click.argument("old", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=False)
+@click.argument("new", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=False)
+@click.option("--type", "kind", type=click.Choice(TYPES), default="identity", show_default=True)
+@click.option(
+    "--batch",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help='JSON Lines of {"id", "old", "new"}.',
+)
+@click.option(
+    "--timeout", "timeout_ms", default=DEFAULT_TIMEOUT_MS, show_default=True, help="Solver timeout (ms) per check."
+)
+@click.option("--json", "as_json", is_flag=True)
+def compare_command(
+    old: Path | None, new: Path | None, kind: str, batch: Path | None, timeout_ms: int, as_json: bool
+) -> None:
+    """Relation of NEW to OLD: equivalent, more, less, incomparable (or unknown), with witnesses."""
+    if batch is None and (old is None or new is None):
+        raise click.UsageError("give OLD and NEW, or --batch PAIRS.jsonl")
+    if batch is not None and (old is not None or new is not None):
+        raise click.UsageError("--batch replaces OLD and NEW")
+    session = Z3Session()
+    if batch is None:
+        assert old is not None and new is not None
+        result = compare(
+            load_policy(old, str(old)),
+            load_policy(new, str(new)),
+            kind=kind,
+            timeout_ms=timeout_ms,
+            session=session,
+        )
+        if as_json:
+            click.echo(json.dumps(result.to_json(), indent=2))
+        else:
+            _print_comparison(result.to_json())
+        return
+    if _compare_batch(batch, kind=kind, timeout_ms=timeout_ms, session=session):
+        raise SystemExit(exit_codes.FAILED)
+
+
+def _compare_batch(batch: Path, *, kind: str, timeout_ms: int, session: Z3Session) -> int:
+    """Compare each pair of ``batch``, one JSON line each; returns how many pairs failed."""
+    failed = 0
+    for line, data in read_records(batch):
+        pair_id = data.get("id", line) if isinstance(data, dict) else line
+        try:
+            if not isinstance(data, dict) or "old" not in data or "new" not in data:
+                raise PolicyError('each line needs "old" and "new" policy documents')
             result = compare(
-                load_policy(old, str(old)),
-                load_policy(new, str(new)),
-                kind=kind,
+                parse_policy(data["old"], f"{batch}:{line} old"),
+                parse_policy(data["new"], f"{batch}:{line} new"),
+                kind=data.get("type", kind),
                 timeout_ms=timeout_ms,
                 session=session,
             )
-            if as_json:
-                click.echo(json.dumps(result.to_json(), indent=2))
-            else:
-                _print_comparison(result.to_json())
-            return
-        failed = 0
-        for line, data in read_records(batch):
-            pair_id = data.get("id", line) if isinstance(data, dict) else line
-            try:
-                if not isinstance(data, dict) or "old" not in data or "new" not in data:
-                    raise PolicyError('each line needs "old" and "new" policy documents')
-                result = compare(
-                    parse_policy(data["old"], f"{batch}:{line} old"),
-                    parse_policy(data["new"], f"{batch}:{line} new"),
-                    kind=data.get("type", kind),
-                    timeout_ms=timeout_ms,
-                    session=session,
-                )
-                click.echo(json.dumps({"id": pair_id, **result.to_json()}, separators=(",", ":")))
-            except (PolicyError, ValueError) as exc:
-                failed += 1
-                click.echo(json.dumps({"id": pair_id, "error": str(exc)}))
-        if failed:
-            raise SystemExit(exit_codes.FAILED)
-
-    @cli.command("can")
-    @click.argument("principal")
-    @click.argument("action")
-    @click.argument("resource")
-    @snapshot_question_options
-    def can_command(
-        ctx: click.Context,
-        principal: str,
-        action: str,
-        resource: str,
-        snapshot_ref: str,
-        context_pairs: tuple[str, ...],
-        any_context: bool,
-        engine: str,
-        as_json: bool,
-    ) -> None:
-        """Can PRINCIPAL perform ACTION on RESOURCE, in a stored snapshot? (AWS, Google Cloud or Azure, by RESOURCE.)"""
-        context = parse_context_options(context_pairs)
-        cloud = _cloud(resource)
-        with failures(ctx), open_store(ctx) as store:
-            snapshot = store.load(snapshot_ref)
-        try:
-            if cloud == "aws":
-                result = can(
-                    SnapshotIndex(snapshot),
-                    principal,
-                    action,
-                    resource,
-                    context=context,
-                    any_context=any_context,
-                    engine=engine,
-                )
-            else:
-                module = _queries(cloud)
-                result = module.can(
-                    snapshot,
-                    principal,
-                    action,
-                    resource,
-                    context=single_values(context),
-                    any_context=any_context,
-                    engine=engine,
-                )
-        except (QueryError, CaseError, ValueError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        if as_json:
-            click.echo(json.dumps({"snapshot": snapshot.id, **result.to_json()}, indent=2))
-        else:
-            _print_can(result, _labeller(snapshot))
-
-    @cli.command("who-can")
-    @click.argument("action")
-    @click.argument("resource")
-    @snapshot_question_options
-    def who_can_command(
-        ctx: click.Context,
-        action: str,
-        resource: str,
-        snapshot_ref: str,
-        context_pairs: tuple[str, ...],
-        any_context: bool,
-        engine: str,
-        as_json: bool,
-    ) -> None:
-        """Which principals of a snapshot can perform ACTION on RESOURCE (and which might), in any cloud."""
-        context = parse_context_options(context_pairs)
-        cloud = _cloud(resource)
-        with failures(ctx), open_store(ctx) as store:
-            snapshot = store.load(snapshot_ref)
-        try:
-            if cloud == "aws":
-                results = who_can(
-                    SnapshotIndex(snapshot), action, resource, context=context, any_context=any_context, engine=engine
-                )
-            else:
-                results = _queries(cloud).who_can(
-                    snapshot, action, resource, context=single_values(context), any_context=any_context, engine=engine
-                )
-        except (QueryError, CaseError, ValueError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        if as_json:
-            click.echo(json.dumps({"snapshot": snapshot.id, "principals": [r.to_json() for r in results]}, indent=2))
-            return
-        console = _console()
-        if not results:
-            console.print(escape(f"no principal of snapshot {snapshot.id} can {action} on {resource}"))
-            return
-        label = _labeller(snapshot)
-        table = Table(box=None, header_style="bold")
-        for column in ("principal", "decision", "because"):
-            table.add_column(column)
-        for r in results:
-            table.add_row(escape(label(r.principal)), r.answer.decision, escape(_because(r.answer.reasons)))
-        console.print(table)
-
-
-def _cloud(resource: str) -> str:
-    try:
-        return cloud_of(resource)
-    except UnknownCloud as exc:
-        raise click.UsageError(str(exc)) from exc
-
-
-def _queries(cloud: str) -> Any:
-    """The cloud's ``can`` / ``who_can`` module (imported on demand: each pulls in its own code)."""
-    if cloud == "gcp":
-        from simulator.gcp import snapshot_queries as gcp_queries
-
-        return gcp_queries
-    from simulator.azure import snapshot_queries as azure_queries
-
-    return azure_queries
+            click.echo(json.dumps({"id": pair_id, **result.to_json()}, separators=(",", ":")))
+        except (PolicyError, ValueError) as exc:
+            failed += 1
+            click.echo(json.dumps({"id": pair_id, "error": str(exc)}))
+    return failed
 
 
 def _because(reasons: list[dict[str, Any]]) -> str:
@@ -315,57 +289,30 @@ def _because(reasons: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + more
 
 
-def _console() -> Console:
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=200)
-
-
-def _print_answers(rows: list[tuple[Any, Any]]) -> None:
-    console = _console()
-    for case, answer in rows:
-        req = case.request
-        console.print(
-            f"[bold]{answer.decision}[/bold]  "
-            + escape(f"{req.principal.arn}  {req.action}  {req.resource}  (case {case.id})")
+def _print_answer(case: Case, answer: Any) -> None:
+    console = render.console()
+    req = case.request
+    console.print(
+        render.styled(
+            (str(answer.decision), "bold"), f"  {req.principal.arn}  {req.action}  {req.resource}  (case {case.id})"
         )
-        for reason in answer.reasons:
-            console.print(escape(f"    {_because([reason])}"))
-        if answer.witness and answer.witness.get("context"):
-            console.print(escape(f"    witness context: {json.dumps(answer.witness['context'])}"))
+    )
+    for reason in answer.reasons:
+        console.print(f"    {_because([reason])}")
+    if answer.witness and answer.witness.get("context"):
+        console.print(f"    witness context: {json.dumps(answer.witness['context'])}")
 
 
 def _print_comparison(result: dict[str, Any]) -> None:
-    console = _console()
-    console.print(f"[bold]{result['relation']}[/bold]")
+    console = render.console()
+    console.print(render.styled((str(result["relation"]), "bold")))
     for direction in ("gained", "lost"):
         for w in result[direction]:
             who = f" as {w['principal']}" if "principal" in w else ""
             console.print(
-                escape(f"  {direction}: {w['action']} on {w['resource']}{who} with context {json.dumps(w['context'])}")
+                f"  {direction}: {w['action']} on {w['resource']}{who} with context {json.dumps(w['context'])}"
             )
     for reason in result.get("reasons", []):
-        console.print(escape(f"  reason: {reason}"))
+        console.print(f"  reason: {reason}")
     if result.get("unknown_actions"):
-        console.print(escape(f"  actions the catalog does not know: {', '.join(result['unknown_actions'])}"))
-
-
-def _labeller(snapshot: Any) -> Any:
-    """``name (object id)`` for principals known by an opaque id (Azure object ids); other ids as they are."""
-    names = {p.id: p.name for p in snapshot.principals if p.name and GUID.match(p.id)}
-    return lambda principal: f"{names[principal]} ({principal})" if principal in names else principal
-
-
-def _print_can(result: CanAnswer, label: Any = str) -> None:
-    console = _console()
-    answer = result.answer
-    console.print(f"[bold]{answer.decision}[/bold]: " + escape(label(result.principal)))
-    for reason in sorted(
-        {json.dumps(r, sort_keys=True): r for r in answer.reasons}.values(),
-        key=lambda r: ":organizations:" in str(r.get("policy", "")),
-    ):
-        console.print(escape(f"  because {_because([reason])}"))
-    if answer.witness:
-        console.print(escape(f"  witness: {json.dumps(answer.witness)}"))
-    for note in result.notes:
-        console.print(escape(f"  note: {note}"))
-    console.print(f"  policies considered: {len(result.policies)}")
+        console.print(f"  actions the catalog does not know: {', '.join(result['unknown_actions'])}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.engine import URL, Engine, make_url
@@ -42,6 +44,9 @@ from models.snapshot import COLLECTIONS, Snapshot, object_key
 ENV_VAR = "IAMDRIFT_DB"
 SCHEMA_VERSION = "1"
 _INSERT_BATCH = 5000
+#: The stores iamdrift drives, as a user writes their URLs (named in errors about other schemes).
+SUPPORTED_URLS = "sqlite:///PATH (or a bare file path) and postgresql://USER@HOST[:PORT]/DATABASE"
+_BACK_REFERENCE = re.compile(r"latest~([0-9]+)")
 
 metadata = MetaData()
 
@@ -88,26 +93,38 @@ class SnapshotSummary:
     meta: dict[str, str]
 
 
+def default_path() -> Path:
+    """The SQLite file used when neither ``--db`` nor ``$IAMDRIFT_DB`` names a store."""
+    return Path(platformdirs.user_data_dir("iamdrift")) / "iamdrift.db"
+
+
 def default_url() -> str:
     """``$IAMDRIFT_DB`` if set, else a SQLite file in the per-user data directory."""
     env = os.environ.get(ENV_VAR)
     if env:
         return env
-    path = Path(platformdirs.user_data_dir("iamdrift")) / "iamdrift.db"
-    return f"sqlite:///{path}"
+    return f"sqlite:///{default_path()}"
 
 
 def normalize_url(raw: str) -> URL:
-    """Accept SQLAlchemy URLs, ``postgresql://`` (driven by psycopg 3) and bare file paths."""
+    """Accept ``sqlite://`` URLs, bare file paths (SQLite) and ``postgresql://`` (driven by psycopg 3).
+
+    Any other scheme or driver is a :class:`StoreError` naming the supported ones."""
     if "://" not in raw:
         return make_url(f"sqlite:///{Path(raw).expanduser().resolve()}")
     try:
         url = make_url(raw)
     except ArgumentError as exc:
-        raise StoreError(f"cannot parse database URL {raw!r}: {exc}") from exc
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    return url
+        raise StoreError(f"cannot parse the store URL {raw!r}: {exc}; use {SUPPORTED_URLS}") from exc
+    backend, _, driver = url.drivername.partition("+")
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
+        return url.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and driver in ("", "pysqlite"):
+        return url
+    raise StoreError(
+        f"unsupported store URL scheme {url.drivername!r} in {_describe(url)}: iamdrift stores snapshots in "
+        f"{SUPPORTED_URLS}"
+    )
 
 
 def _describe(url: URL) -> str:
@@ -122,21 +139,33 @@ class Store:
         self.url = _describe(engine.url)
 
     @classmethod
-    def open(cls, raw_url: str | None = None) -> Store:
+    def open(cls, raw_url: str | None = None, *, create: bool = True) -> Store:
+        """Open the store at ``raw_url`` (default: :func:`default_url`).
+
+        With ``create`` (the commands that write a snapshot) a missing SQLite file and a database
+        without iamdrift's tables are set up; only the per-user default folder is created, since a
+        missing folder in a URL someone typed is more likely a typo than a wish. Without ``create``
+        (every command that only reads) nothing is created: a store that does not exist is a
+        :class:`StoreError` saying how to make one."""
         url = normalize_url(raw_url or default_url())
         if url.drivername.startswith("sqlite"):
-            if url.database and url.database != ":memory:":
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            _check_sqlite_file(url, create=create)
             engine = create_engine(url, connect_args={"timeout": 60})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True)
         store = cls(engine)
         try:
-            store._migrate_racing()
+            if create:
+                store._migrate_racing()
+            else:
+                store._check_schema()
         except SQLAlchemyError as exc:
             engine.dispose()
             raise StoreError(f"cannot open the store at {_describe(url)}: {_first_line(exc)}") from exc
+        except StoreError:
+            engine.dispose()
+            raise
         return store
 
     def close(self) -> None:
@@ -158,6 +187,19 @@ class Store:
                 if attempt == 4 or not _is_creation_race(exc):
                     raise
                 time.sleep(0.1 * (attempt + 1))
+
+    def _check_schema(self) -> None:
+        """A read-only open: the schema must be there, in the version this iamdrift reads."""
+        with self._engine.connect() as conn:
+            if not inspect(conn).has_table(schema_info.name):
+                raise StoreError(
+                    f"there is no iamdrift store at {self.url} (the database has no iamdrift tables); "
+                    "`iamdrift scan` or `iamdrift demo` makes one"
+                )
+            row = conn.execute(select(schema_info.c.value).where(schema_info.c.key == "version")).first()
+        if row is None or row[0] != SCHEMA_VERSION:
+            found = "no schema version" if row is None else f"schema version {row[0]}"
+            raise StoreError(f"the store at {self.url} has {found}, this iamdrift reads {SCHEMA_VERSION}")
 
     def _migrate(self) -> None:
         with self._engine.begin() as conn:
@@ -226,7 +268,7 @@ class Store:
         if not all_ids:
             raise StoreError(f"the store at {self.url} holds no snapshots; run `iamdrift scan` first")
         if ref == "latest" or ref.startswith("latest~"):
-            back = int(ref.split("~", 1)[1]) if "~" in ref else 0
+            back = _back_reference(ref)
             if back >= len(all_ids):
                 raise StoreError(f"{ref}: the store holds only {len(all_ids)} snapshot(s)")
             return all_ids[-1 - back]
@@ -236,6 +278,11 @@ class Store:
         if not matches:
             raise StoreError(f"no snapshot {ref!r} in {self.url} (see `iamdrift snapshots`)")
         raise StoreError(f"snapshot prefix {ref!r} is ambiguous: {', '.join(matches[:5])}")
+
+    def contains(self, snapshot_id: str) -> bool:
+        """Whether a snapshot with exactly this id is stored (committed)."""
+        with self._read() as conn:
+            return conn.execute(select(snapshots.c.id).where(snapshots.c.id == snapshot_id)).first() is not None
 
     def load(self, ref: str) -> Snapshot:
         snapshot_id = self.resolve(ref)
@@ -271,6 +318,45 @@ class Store:
             return self._engine.connect()
         except OperationalError as exc:
             raise StoreError(f"cannot read the store at {self.url}: {_first_line(exc)}") from exc
+
+
+def _back_reference(ref: str) -> int:
+    """N of ``latest~N`` (``latest`` is ``latest~0``); anything else after ``latest~`` is an error."""
+    if ref == "latest":
+        return 0
+    match = _BACK_REFERENCE.fullmatch(ref)
+    if match is None:
+        raise StoreError(
+            f"{ref!r} is not a snapshot reference: use latest, latest~N with N a whole number 0 or more "
+            "(latest~1 is the snapshot before the latest), an id or an id prefix"
+        )
+    return int(match.group(1))
+
+
+def _check_sqlite_file(url: URL, *, create: bool) -> None:
+    """Refuse to read a SQLite store that is not there, or to create one in a folder that is not."""
+    if not url.database or url.database == ":memory:":
+        return
+    path = Path(url.database)
+    if path.is_dir():
+        raise StoreError(f"the store path {path} is a folder; name a file in it, such as {path / 'iamdrift.db'}")
+    if not create:
+        if not path.exists():
+            where = "there" if path.parent.is_dir() else f"once the folder {path.parent} exists"
+            raise StoreError(
+                f"there is no store at {path}: `iamdrift scan` (or `iamdrift demo`) makes one {where}, "
+                "or pick another with --db / IAMDRIFT_DB"
+            )
+        return
+    if path.parent.is_dir():
+        return
+    if path == default_path():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder {path.parent} for the store: {exc.strerror}") from exc
+        return
+    raise StoreError(f"cannot create the store at {path}: the folder {path.parent} does not exist; create it first")
 
 
 def _object_rows(snapshot: Snapshot) -> Iterator[dict[str, Any]]:

@@ -7,3 +7,7 @@ class ScanError(Exception):
 
 class BadInputError(ScanError):
     """An input file is malformed or of an unknown format; the message names the file."""
+
+
+class UnrecognisedFileError(BadInputError):
+    """A readable file of no format iamdrift knows (not a malformed export of a known one)."""

@@ -3,16 +3,22 @@
 ``base_url`` is the Resource Manager endpoint, ``graph_url`` the Microsoft Graph endpoint;
 ``connection_verify`` is passed to the SDK's HTTP transport (``True``, ``False`` or a CA bundle
 path). Tests point both endpoints at a local fake over https with a throw-away CA.
+
+Without an injected credential the clients use ``DefaultAzureCredential``; when it can get no
+token (nothing signed in, or every source it tried failed) the scan stops with one
+:class:`~scanner.errors.ScanError` line saying how to sign in, as Google Cloud and AWS scans do.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from azure.core import PipelineClient
-from azure.core.credentials import TokenCredential
+from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.exceptions import ClientAuthenticationError
 from azure.core.pipeline.policies import (
     BearerTokenCredentialPolicy,
     HeadersPolicy,
@@ -25,19 +31,56 @@ from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
 from azure.mgmt.msi import ManagedServiceIdentityClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
+from scanner.errors import ScanError
+
 ARM_URL = "https://management.azure.com"
 GRAPH_URL = "https://graph.microsoft.com"
 C = TypeVar("C")
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 USER_AGENT = "iamdrift"
+LOGIN_HINT = (
+    "run `az login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal "
+    "(--debug shows each source DefaultAzureCredential tried)"
+)
+
+
+def quiet_credential_logs() -> None:
+    """Keep azure-identity's multi-line account of each credential source it tried off stderr
+    (the scan's own error says it in one line). Call once per process, from the command line."""
+    logging.getLogger("azure.identity").addHandler(logging.NullHandler())
+    logging.getLogger("azure.identity").propagate = False
+
+
+class DefaultCredential:
+    """``DefaultAzureCredential``, whose failure to get any token is a :class:`ScanError`.
+
+    ``DefaultAzureCredential`` raises ``ClientAuthenticationError`` both when nothing is signed in
+    and when the first configured source fails; either way no request was sent to Azure, so the
+    user's remedy is to sign in. (A token Azure then rejects is a 401, reported by the collector.)
+    """
+
+    def __init__(self) -> None:
+        # az login, environment variables, workload or managed identity, ... in that family's order.
+        from azure.identity import DefaultAzureCredential
+
+        self._inner = DefaultAzureCredential()
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        try:
+            return self._inner.get_token(*scopes, **kwargs)
+        except ClientAuthenticationError as exc:
+            raise ScanError(f"no usable Azure credentials (DefaultAzureCredential got no token): {LOGIN_HINT}") from exc
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 @dataclass
 class AzureClients:
     """Builds the SDK clients a scan uses; only their list/get operations are called.
 
-    ``credential`` defaults to ``azure.identity.DefaultAzureCredential()``. ``retry_total`` caps the
-    SDK's retries (``None``: the SDK's default policy).
+    ``credential`` defaults to :class:`DefaultCredential` (``azure.identity.DefaultAzureCredential``).
+    ``retry_total`` caps the SDK's retries (``None``: the SDK's default policy).
     """
 
     credential: TokenCredential | None = None
@@ -49,10 +92,7 @@ class AzureClients:
 
     def __post_init__(self) -> None:
         if self.credential is None:
-            # az login, environment variables, workload or managed identity, ... in that family's order.
-            from azure.identity import DefaultAzureCredential
-
-            self.credential = DefaultAzureCredential()
+            self.credential = DefaultCredential()
 
     @property
     def token_credential(self) -> TokenCredential:

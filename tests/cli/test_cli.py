@@ -56,7 +56,8 @@ def test_bad_input_is_one_line_and_exit_1(sqlite_url: str, tmp_path: Path) -> No
     assert result.stderr.strip().splitlines() == [
         f"iamdrift: error: {bad}: malformed JSON (Expecting value at line 1, column 21)"
     ]
-    assert run("snapshots", "--json", db=sqlite_url).stdout.strip() == "[]"  # nothing was written
+    listed = run("snapshots", "--json", db=sqlite_url)
+    assert listed.returncode == 1 and "there is no store" in listed.stderr  # nothing was written, not even a store
     debug = run("--debug", "scan", "--from", str(bad), db=sqlite_url)
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 
@@ -113,3 +114,78 @@ def test_live_scan_end_to_end_with_strict_gaps(moto_server: str, sqlite_url: str
     assert again.returncode == 0 and json.loads(again.stdout)["kinds"]["principals"] == summary["kinds"]["principals"]
     lenient = run("scan", "--region", "us-east-1", db=sqlite_url, env=env)
     assert lenient.returncode == 0 and "coverage gap" in lenient.stdout
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The single line a failed command prints (no traceback, nothing else)."""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("iamdrift: error: "), result.stderr
+    return lines[0].removeprefix("iamdrift: error: ")
+
+
+@pytest.mark.parametrize("ref", ["latest~-1", "latest~x", "latest~", "latest~1.5"])
+def test_back_references_take_whole_numbers_only(sqlite_url: str, ref: str) -> None:
+    assert run("scan", "--from", str(DEMO_AWS), db=sqlite_url).returncode == 0
+    result = run("show", ref, db=sqlite_url)
+    assert result.returncode == 1
+    assert "latest~N with N a whole number 0 or more" in one_error_line(result)
+
+
+def test_read_only_commands_never_create_a_store(tmp_path: Path) -> None:
+    missing_folder = tmp_path / "no" / "such" / "x.db"
+    for command in (["snapshots"], ["show"], ["export"], ["can", "a", "s3:GetObject", "arn:aws:s3:::b/k"]):
+        result = run("--db", str(missing_folder), *command)
+        assert result.returncode == 1
+        assert one_error_line(result).startswith(f"there is no store at {missing_folder}")
+    assert not (tmp_path / "no").exists()
+    missing_file = tmp_path / "x.db"
+    result = run("--db", f"sqlite:///{missing_file}", "snapshots")
+    assert result.returncode == 1 and "`iamdrift scan`" in one_error_line(result)
+    assert not missing_file.exists()
+    # a scan makes one where the folder exists, and refuses to invent folders
+    assert run("--db", str(missing_file), "scan", "--from", str(DEMO_AWS)).returncode == 0
+    refused = run("--db", str(missing_folder), "scan", "--from", str(DEMO_AWS))
+    assert refused.returncode == 1 and "does not exist" in one_error_line(refused)
+    assert not (tmp_path / "no").exists()
+
+
+def test_an_unsupported_store_scheme_names_the_supported_ones() -> None:
+    result = run("snapshots", db="mysql://u@h/db")
+    assert result.returncode == 1
+    message = one_error_line(result)
+    assert "unsupported store URL scheme 'mysql'" in message
+    assert "sqlite:///PATH" in message and "postgresql://" in message
+
+
+def test_export_into_a_missing_folder_is_one_clear_error(sqlite_url: str, tmp_path: Path) -> None:
+    assert run("scan", "--from", str(DEMO_AWS), db=sqlite_url).returncode == 0
+    target = tmp_path / "missing" / "snap.json"
+    result = run("export", "-o", str(target), db=sqlite_url)
+    assert result.returncode == 1
+    assert (
+        one_error_line(result) == f"cannot write {target}: the folder {target.parent} does not exist; create it first"
+    )
+
+
+def test_conflicting_scan_options_are_refused(sqlite_url: str) -> None:
+    both = run("scan", "--subscription", "1c6a9e42-7b3d-4f8e-a5c1-2d9b8e7f6a30", "--all-subscriptions", db=sqlite_url)
+    assert both.returncode == 2 and "--subscription" in both.stderr and "--all-subscriptions" in both.stderr
+    files = run("scan", "--from", str(DEMO_AWS), "--parallel", "8", db=sqlite_url)
+    assert files.returncode == 2 and "--parallel is for live scans" in files.stderr
+
+
+def test_azure_without_credentials_is_one_line(sqlite_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_"))}
+    # Only the environment-variable source: deterministic, and no network probe of a metadata endpoint.
+    env |= {"AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential", "HOME": str(tmp_path), "IAMDRIFT_DB": sqlite_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "iamdrift", "scan", "--subscription", "1c6a9e42-7b3d-4f8e-a5c1-2d9b8e7f6a30"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    message = one_error_line(result)
+    assert message.startswith("no usable Azure credentials") and "az login" in message

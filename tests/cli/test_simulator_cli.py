@@ -139,3 +139,41 @@ def test_can_and_who_can_on_the_demo_estate(sqlite_url: str) -> None:
     assert "lambda-deployer" in names and "legacy-batch" not in names
     missing = run("can", "nobody", "s3:GetObject", "arn:aws:s3:::acme-public-assets/x", db=sqlite_url)
     assert missing.returncode == 1 and missing.stderr.startswith("iamdrift: error: no AWS user or role 'nobody'")
+
+
+def test_simulate_decides_every_case_it_can_read_and_names_each_it_cannot(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text(
+        json.dumps(case(1, identityPolicies=[ALLOW_GET]))
+        + "\n{not json\n"
+        + json.dumps(case(3, contxt={"aws:SourceIp": "10.0.0.1"}))
+        + "\n"
+        + json.dumps(case(4))
+        + "\n"
+    )
+    result = run("simulate", str(path))  # piped: JSON without asking
+    assert result.returncode == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["id"], line.get("decision"), line.get("line")) for line in lines] == [
+        (1, "allowed", None), (2, None, 2), (3, None, 3), (4, "implicit_deny", None)
+    ]  # fmt: skip
+    assert lines[1]["error"].startswith(f"{path}:2: not valid JSON")
+    assert "unknown field 'contxt'" in lines[2]["error"] and "'context'" in lines[2]["error"]
+    errors = result.stderr.splitlines()
+    assert errors[-1] == f"iamdrift: error: 2 of 4 case(s) in {path} could not be read"
+    assert all(line.startswith("iamdrift: error: ") for line in errors) and len(errors) == 3
+
+
+def test_simulate_reads_a_json_array_of_cases(tmp_path: Path) -> None:
+    path = tmp_path / "cases.json"
+    items = [case("a", identityPolicies=[ALLOW_GET]), case("b"), {"id": "c"}]
+    path.write_text("[\n" + ",\n".join(json.dumps(item) for item in items) + "\n]\n")  # element i on line i + 2
+    result = run("simulate", str(path))
+    assert result.returncode == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["id"], line.get("decision")) for line in lines] == [
+        ("a", "allowed"), ("b", "implicit_deny"), ("c", None)
+    ]  # fmt: skip
+    assert lines[2]["line"] == 4 and "case on line 4: principal must be a non-empty string" in lines[2]["error"]
+    text = run("simulate", "--text", str(path))
+    assert text.stdout.splitlines()[0].startswith(f"allowed  {ROLE}  s3:GetObject")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,50 @@ def test_bad_urls_and_unreachable_servers_are_one_clear_error(tmp_path: Path) ->
 def test_bare_paths_and_postgres_urls_are_normalized(tmp_path: Path) -> None:
     assert normalize_url(str(tmp_path / "x.db")).drivername == "sqlite"
     assert normalize_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+
+
+@pytest.mark.parametrize("ref", ["latest~-1", "latest~x", "latest~", "latest~ 1", "latest~1~1"])
+def test_back_references_are_whole_numbers_only(sqlite_url: str, ref: str) -> None:
+    with Store.open(sqlite_url) as store:
+        store.save(make_snapshot(1, "a"))
+        assert store.resolve("latest~0") == store.resolve("latest")
+        with pytest.raises(StoreError, match=r"latest~N with N a whole number 0 or more"):
+            store.resolve(ref)
+
+
+def test_reading_creates_no_store(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    with pytest.raises(StoreError, match=f"there is no store at {missing}"):
+        Store.open(f"sqlite:///{missing}", create=False)
+    with pytest.raises(StoreError, match="there is no store at"):
+        Store.open(str(tmp_path / "no" / "folder.db"), create=False)
+    assert list(tmp_path.iterdir()) == []
+    empty = tmp_path / "other.db"
+    sqlite3.connect(empty).close()  # a SQLite file, but no iamdrift store in it
+    with pytest.raises(StoreError, match="no iamdrift tables"):
+        Store.open(str(empty), create=False)
+    with Store.open(str(missing)) as store:  # writing creates it
+        store.save(make_snapshot(1, "a"))
+    with Store.open(str(missing), create=False) as store:
+        assert [s.label for s in store.list()] == ["a"]
+
+
+def test_writing_invents_no_folder(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"the folder .* does not exist; create it first"):
+        Store.open(str(tmp_path / "no" / "store.db"))
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "file:///tmp/x.db", "postgresql+psycopg2://u@h/db", "sqlite+x:///"])
+def test_unsupported_schemes_name_the_supported_ones(url: str) -> None:
+    with pytest.raises(StoreError, match="unsupported store URL scheme") as caught:
+        Store.open(url)
+    assert "sqlite:///PATH" in str(caught.value) and "postgresql://" in str(caught.value)
+
+
+def test_contains_tells_stored_ids(store_url: str) -> None:
+    snapshot = make_snapshot(1, "a")
+    with Store.open(store_url) as store:
+        assert not store.contains(snapshot.id)
+        store.save(snapshot)
+        assert store.contains(snapshot.id) and not store.contains(snapshot.id[:8])
