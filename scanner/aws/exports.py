@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models import CoverageEntry, CoverageStatus
+from models import Cloud, CoverageEntry, CoverageStatus, Covers
 from scanner.aws.credential_report import HEADER_START, decode_report_content, report_rows
 from scanner.aws.raw import EXTRAS_FORMAT, ORGANIZATION_FORMAT, RawAccount, RawOrganization
 from scanner.errors import BadInputError
@@ -138,6 +138,7 @@ def assemble(detected: list[Detected]) -> tuple[list[RawAccount], RawOrganizatio
         else:
             raw.extras = item.content
             raw.extras_origin = str(item.path)
+            raw.coverage.extend(extras_entries(item))
         raw.coverage.append(_file_entry(item, item.account_id, "iam"))
     for raw in accounts.values():
         if raw.authorization_details is None:
@@ -148,6 +149,18 @@ def assemble(detected: list[Detected]) -> tuple[list[RawAccount], RawOrganizatio
     return sorted(accounts.values(), key=lambda r: r.account_id), organization
 
 
+#: What each file kind yields.
+FILE_COVERS = {
+    "authorization_details": (Covers.PRINCIPALS, Covers.IDENTITY_POLICIES, Covers.TRUST_POLICIES, Covers.BOUNDARIES),
+    "credential_report": (Covers.CREDENTIALS,),
+    "extras": (Covers.CREDENTIALS, Covers.PRINCIPALS),
+    "organization": (Covers.ORGANIZATION, Covers.ORG_POLICIES),
+}
+#: Services whose resource policies an account-extras file holds (scanner/aws/fetch_resources.py).
+EXTRAS_SERVICES = ("s3", "kms", "sqs", "sns", "secretsmanager", "lambda")
+WORKLOAD_SERVICES = {"ec2_instance": "ec2", "lambda_function": "lambda", "ecs_task_definition": "ecs"}
+
+
 def _file_entry(item: Detected, scope_id: str, service: str) -> CoverageEntry:
     return CoverageEntry(
         scope_id=scope_id,
@@ -156,7 +169,64 @@ def _file_entry(item: Detected, scope_id: str, service: str) -> CoverageEntry:
         operation=f"{item.kind}:{item.path}",
         status=CoverageStatus.OK,
         items=_count(item),
+        cloud=Cloud.AWS,
+        covers=FILE_COVERS.get(item.kind, ()),
     )
+
+
+def extras_entries(item: Detected) -> list[CoverageEntry]:
+    """What an account-extras file covers: the resource policies (and workloads) of each service
+    in each region it lists — every resource of that service there, with its policy or without
+    one. ``Regions`` (written by ``scan --save-raw``) names regions read in full even where they
+    held nothing; without it, the regions its entries name."""
+    data = item.content
+    assert item.account_id is not None
+    listed: dict[tuple[str, str | None], int] = {}
+    for entry in data.get("ResourcePolicies") or []:
+        if isinstance(entry, dict) and entry.get("Service") in EXTRAS_SERVICES:
+            key = (str(entry["Service"]), entry.get("Region"))
+            listed[key] = listed.get(key, 0) + 1
+    regions = data.get("Regions")
+    if isinstance(regions, list):
+        for region in regions:
+            for service in EXTRAS_SERVICES:
+                listed.setdefault((service, str(region)), 0)
+    workloads: dict[tuple[str, str | None], int] = {}
+    for entry in data.get("Workloads") or []:
+        workload_service = WORKLOAD_SERVICES.get(str(entry.get("Kind"))) if isinstance(entry, dict) else None
+        if workload_service:
+            key = (workload_service, entry.get("Region"))
+            workloads[key] = workloads.get(key, 0) + 1
+    out = []
+    for (service, region), count in sorted(listed.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        out.append(
+            CoverageEntry(
+                scope_id=item.account_id,
+                source="file",
+                service=service,
+                operation=f"extras:ResourcePolicies:{item.path}",
+                status=CoverageStatus.OK,
+                region=region,
+                items=count,
+                cloud=Cloud.AWS,
+                covers=(Covers.RESOURCE_POLICIES, Covers.RESOURCES),
+            )
+        )
+    for (service, region), count in sorted(workloads.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        out.append(
+            CoverageEntry(
+                scope_id=item.account_id,
+                source="file",
+                service=service,
+                operation=f"extras:Workloads:{item.path}",
+                status=CoverageStatus.OK,
+                region=region,
+                items=count,
+                cloud=Cloud.AWS,
+                covers=(Covers.WORKLOADS,),
+            )
+        )
+    return out
 
 
 def _count(item: Detected) -> int:

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from models import CoverageStatus, Snapshot
 from scanner.aws.clients import AwsClients
+from scanner.aws.exports import EXTRAS_SERVICES
 from scanner.aws.fetch_iam import fetch_account_iam
 from scanner.aws.fetch_org import fetch_organization
 from scanner.aws.fetch_resources import fetch_region, s3_policies
@@ -75,6 +76,10 @@ def scan_account(
         policies, workloads = fetch_region(clients, rec, region, account_id, partition)
         extras["ResourcePolicies"].extend(policies)
         extras["Workloads"].extend(workloads)
+    entries = rec.entries()
+    # Regions every resource read succeeded in: what a file written from this scan covers in full.
+    failed = {e.region for e in entries if e.is_gap and e.service in EXTRAS_SERVICES}
+    extras["Regions"] = [r for r in regions if r not in failed and None not in failed]
     raw = RawAccount(
         account_id=account_id,
         origin=f"AWS account {account_id} (live)",
@@ -82,7 +87,7 @@ def scan_account(
         credential_report=report,
         extras=extras,
     )
-    raw.coverage.extend(rec.entries())
+    raw.coverage.extend(entries)
     return raw
 
 

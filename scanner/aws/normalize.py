@@ -100,6 +100,7 @@ def _organization(export: dict[str, Any], out: Normalized) -> set[str]:
             cloud=Cloud.AWS,
             kind=ScopeKind.ORGANIZATION,
             name=org_id,
+            management_account_id=str(org.get("MasterAccountId", "")) or None,
             attributes={
                 "management_account_id": str(org.get("MasterAccountId", "")),
                 "feature_set": str(org.get("FeatureSet", "")),

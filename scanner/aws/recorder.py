@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from models import CoverageEntry, CoverageStatus
+from models import Cloud, CoverageEntry, CoverageStatus, Covers
 from scanner.errors import ScanError
 
 T = TypeVar("T")
@@ -69,6 +69,52 @@ _SEVERITY = [
     CoverageStatus.ERROR,
     CoverageStatus.DENIED,
 ]
+
+
+#: What each read yields, by (service, operation); an operation not listed yields by service.
+OPERATION_COVERS: dict[tuple[str, str], tuple[Covers, ...]] = {
+    ("iam", "GetAccountAuthorizationDetails"): (
+        Covers.PRINCIPALS,
+        Covers.IDENTITY_POLICIES,
+        Covers.TRUST_POLICIES,
+        Covers.BOUNDARIES,
+    ),
+    ("iam", "GetCredentialReport"): (Covers.CREDENTIALS,),
+    ("iam", "GenerateCredentialReport"): (Covers.CREDENTIALS,),
+    ("iam", "ListAccessKeys"): (Covers.CREDENTIALS,),
+    ("iam", "GetAccessKeyLastUsed"): (Covers.CREDENTIALS,),
+    ("iam", "ListOpenIDConnectProviders"): (Covers.PRINCIPALS,),
+    ("iam", "GetOpenIDConnectProvider"): (Covers.PRINCIPALS,),
+    ("iam", "ListSAMLProviders"): (Covers.PRINCIPALS,),
+    ("sts", "AssumeRole"): (Covers.PRINCIPALS, Covers.IDENTITY_POLICIES, Covers.RESOURCE_POLICIES, Covers.WORKLOADS),
+    ("s3", "ListBuckets"): (Covers.RESOURCES, Covers.RESOURCE_POLICIES),
+    ("s3", "GetBucketLocation"): (Covers.RESOURCES, Covers.RESOURCE_POLICIES),
+    ("s3", "GetBucketPolicy"): (Covers.RESOURCE_POLICIES,),
+    ("kms", "ListKeys"): (Covers.RESOURCES, Covers.RESOURCE_POLICIES),
+    ("kms", "GetKeyPolicy"): (Covers.RESOURCE_POLICIES,),
+    ("sqs", "ListQueues"): (Covers.RESOURCES, Covers.RESOURCE_POLICIES),
+    ("sqs", "GetQueueAttributes"): (Covers.RESOURCE_POLICIES,),
+    ("sns", "ListTopics"): (Covers.RESOURCES, Covers.RESOURCE_POLICIES),
+    ("sns", "GetTopicAttributes"): (Covers.RESOURCE_POLICIES,),
+    ("secretsmanager", "ListSecrets"): (Covers.RESOURCES, Covers.RESOURCE_POLICIES),
+    ("secretsmanager", "GetResourcePolicy"): (Covers.RESOURCE_POLICIES,),
+    ("lambda", "ListFunctions"): (Covers.RESOURCES, Covers.RESOURCE_POLICIES, Covers.WORKLOADS),
+    ("lambda", "GetPolicy"): (Covers.RESOURCE_POLICIES,),
+    ("ec2", "DescribeInstances"): (Covers.WORKLOADS,),
+    ("ec2", "DescribeRegions"): (Covers.RESOURCES,),
+    ("ecs", "ListTaskDefinitionFamilies"): (Covers.WORKLOADS,),
+    ("ecs", "ListTaskDefinitions"): (Covers.WORKLOADS,),
+    ("ecs", "DescribeTaskDefinition"): (Covers.WORKLOADS,),
+}
+SERVICE_COVERS: dict[str, tuple[Covers, ...]] = {
+    "organizations": (Covers.ORGANIZATION, Covers.ORG_POLICIES),
+    "iam": (Covers.PRINCIPALS, Covers.IDENTITY_POLICIES),
+}
+
+
+def covers_of(service: str, operation: str) -> tuple[Covers, ...]:
+    """What a read of ``service`` ``operation`` yields (for matching gaps by structure)."""
+    return OPERATION_COVERS.get((service, operation)) or SERVICE_COVERS.get(service, ())
 
 
 @dataclass
@@ -167,6 +213,8 @@ class Recorder:
                     status=tally.status,
                     items=tally.items,
                     detail=detail,
+                    cloud=Cloud.AWS,
+                    covers=covers_of(service, operation),
                 )
             )
         return out
