@@ -244,11 +244,14 @@ def bench_can(work: Path, env: dict[str, str]) -> dict[str, Any]:
     run_cli(["scan", "--from", str(export)], env)
     # EC2 resources carry no resource policy, so every answer is decided from the snapshot (an
     # S3 question would be unknown for everyone: the synthetic export has no bucket policies).
+    # ec2:GetConsoleOutput carries aws:ResourceTag/* (the service authorization reference), which
+    # the generated grants are conditioned on; ec2:DescribeInstances does not, so AWS would leave
+    # the key out of its request.
     principal = f"arn:aws:iam::{ACCOUNT}:role/app/role-1"
-    resource = f"arn:aws:ec2:us-east-1:{ACCOUNT}:thing/team-1/x"
-    tag = ["--context", "aws:ResourceTag/team=team-1"]  # the generated grants are conditioned on it
-    can_seconds, _ = run_cli(["can", principal, "ec2:DescribeInstances", resource, *tag, "--json"], env)
-    who_seconds, out = run_cli(["who-can", "ec2:DescribeInstances", resource, *tag, "--json"], env)
+    resource = f"arn:aws:ec2:us-east-1:{ACCOUNT}:thing/team-1/x"  # the generated grants name thing/team-N/*
+    tag = ["--context", "aws:ResourceTag/team=team-1"]
+    can_seconds, _ = run_cli(["can", principal, "ec2:GetConsoleOutput", resource, *tag, "--json"], env)
+    who_seconds, out = run_cli(["who-can", "ec2:GetConsoleOutput", resource, *tag, "--json"], env)
     found = json.loads(out)["principals"]
     decisions: dict[str, int] = {}
     for item in found:
