@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models import CoverageEntry, CoverageStatus
+from models import Cloud, CoverageEntry, CoverageStatus, Covers
 from scanner.errors import BadInputError
 from scanner.gcp import shapes
 from scanner.gcp.raw import GcpRaw, JsonObject
@@ -504,22 +504,17 @@ class _Assembler:
     def search_result(self, result: JsonObject, item: Detected) -> None:
         resource = result["resource"]
         project = result.get("project") or ""
-        folders = [f for f in result.get("folders") or [] if isinstance(f, str)]
-        organization = result.get("organization") or ""
         service, _, path = resource[2:].partition("/")
         if service == CRM and path.startswith("projects/") and project.startswith("projects/"):
             number, project_id = project.partition("/")[2], path.partition("/")[2]
             if number.isdigit() and not project_id.isdigit():
                 self.raw.project_numbers.setdefault(number, project_id)
-        ancestors: list[str] = []
-        if service == CRM and path.startswith("folders/"):
-            if organization and not [f for f in folders if f != path]:  # directly under the organization
-                ancestors = [path, organization]
-        elif project and len(folders) <= 1:  # of several folders the order is not documented, so none is used
-            ancestors = [project, *folders, *([organization] if organization else [])]
-        if ancestors:
-            self.raw.ancestors.setdefault(ancestors[0], ancestors)
-        self.place(resource, result["assetType"], result["policy"], ancestors, item)
+        chain, unordered = shapes.search_ancestry(result)
+        if chain and not unordered:
+            self.raw.ancestors.setdefault(chain[0], chain)
+        if unordered:
+            self.raw.ancestor_sets.setdefault(chain[0] if chain else path, unordered)
+        self.place(resource, result["assetType"], result["policy"], chain, item)
 
     def prefer_ids(self) -> None:
         """Key allow policies by ``projects/<id>`` where the number is known; of two, the higher priority wins."""
@@ -564,4 +559,27 @@ def _file_entry(item: Detected) -> CoverageEntry:
         operation=str(item.path),
         status=CoverageStatus.OK,
         items=len(item.items),
+        cloud=Cloud.GCP,
+        covers=FILE_COVERS[item.kind],
     )
+
+
+#: What each kind of export file yields.
+FILE_COVERS: dict[str, tuple[Covers, ...]] = {
+    "cai": (Covers.ALLOW_POLICIES, Covers.RESOURCE_POLICIES, Covers.ORGANIZATION),
+    "iam_search": (Covers.ALLOW_POLICIES, Covers.RESOURCE_POLICIES, Covers.ORGANIZATION),
+    "organizations": (Covers.ORGANIZATION,),
+    "folders": (Covers.ORGANIZATION,),
+    "projects": (Covers.ORGANIZATION,),
+    "service_accounts": (Covers.PRINCIPALS,),
+    "keys": (Covers.CREDENTIALS,),
+    "roles": (Covers.ROLES,),
+    "deny_policies": (Covers.DENY_POLICIES,),
+    "pools": (Covers.PRINCIPALS,),
+    "providers": (Covers.CREDENTIALS,),
+    "instances": (Covers.WORKLOADS,),
+    "run_services": (Covers.WORKLOADS,),
+    "functions": (Covers.WORKLOADS,),
+    "groups": (Covers.GROUP_MEMBERS,),
+    "memberships": (Covers.GROUP_MEMBERS,),
+}

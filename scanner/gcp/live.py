@@ -31,13 +31,15 @@ from google.iam.v1 import iam_policy_pb2, options_pb2
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
-from models import CoverageEntry, CoverageStatus, Snapshot
+from models import Cloud, CoverageEntry, CoverageStatus, Snapshot
 from scanner.errors import ScanError
+from scanner.gcp import shapes
 from scanner.gcp.exports import SECRET_FIELDS
 from scanner.gcp.normalize import normalize_gcp
 from scanner.gcp.raw import GcpRaw, JsonObject
 from scanner.gcp.recorder import Recorder, fatal
 from scanner.gcp.rest import RestReader
+from scanner.gcp.shapes import covers_of
 
 Progress = Callable[[str], None]
 POLICY_VERSION = 3
@@ -49,6 +51,7 @@ NOT_COLLECTED = (
     ("run", "services.list", "no REST session to read Cloud Run services"),
     ("cloudfunctions", "functions.list", "no REST session to read Cloud Functions"),
     ("cloudidentity", "groups.memberships.list", "no REST session to read group memberships"),
+    ("cloudasset", "searchAllIamPolicies", "no REST session to search resource-level IAM policies"),
 )
 
 
@@ -159,6 +162,8 @@ class _Collector:
             found = self.organization_tree(top)
         for project_id in project_ids or found:
             self.project(project_id, known=project_id in found)
+        if self.clients.rest is not None:
+            self.asset_policies(self.clients.rest, [top] if organization else [f"projects/{p}" for p in project_ids])
         self.undefined_roles()
         if self.clients.rest is not None:
             self.group_memberships(self.clients.rest)
@@ -171,6 +176,8 @@ class _Collector:
                     operation=operation,
                     status=CoverageStatus.ERROR,
                     detail=f"not collected by live scans: {detail}",
+                    cloud=Cloud.GCP,
+                    covers=covers_of(service, operation),
                 )
             )
         self.raw.coverage[:0] = self.rec.entries()
@@ -338,6 +345,37 @@ class _Collector:
             self.service_account(scope, account)
         if self.clients.rest is not None:
             self.federation_and_compute(scope, project_id, self.clients.rest)
+
+    def asset_policies(self, rest: RestReader, scopes: list[str]) -> None:
+        """Resource-level allow policies (buckets, topics, ...) from Cloud Asset ``searchAllIamPolicies``,
+        each filed under its project with the ancestry the result names (its folders as a set when
+        there are several). Scope and service account policies are read by ``getIamPolicy``."""
+        for scope in scopes:
+            self.say(f"{scope}: Cloud Asset IAM policy search")
+            results = self.rec.call(
+                scope, "cloudasset", "searchAllIamPolicies", partial(rest.iam_policies, scope), count=len
+            )
+            for result in results or []:
+                resource = result.get("resource")
+                if not isinstance(resource, str) or not isinstance(result.get("policy"), dict):
+                    continue
+                chain, unordered = shapes.search_ancestry(result)
+                if chain and not unordered:
+                    self.raw.ancestors.setdefault(chain[0], chain)
+                if unordered:
+                    self.raw.ancestor_sets.setdefault(chain[0] if chain else resource.split("/", 3)[-1], unordered)
+                service = resource[2:].partition("/")[0]
+                asset_type = str(result.get("assetType") or "")
+                if (
+                    service == "cloudresourcemanager.googleapis.com"
+                    or asset_type == "iam.googleapis.com/ServiceAccount"
+                ):
+                    continue
+                if any(p["name"] == resource for p in self.raw.resource_policies):
+                    continue
+                self.raw.resource_policies.append(
+                    {"name": resource, "assetType": asset_type, "iamPolicy": result["policy"], "ancestors": chain}
+                )
 
     def federation_and_compute(self, scope: str, project_id: str, rest: RestReader) -> None:
         pools = self.rec.call(scope, "iam", "workloadIdentityPools.list", partial(rest.pools, project_id), count=len)

@@ -110,6 +110,7 @@ class _Builder:
     gaps: list[CoverageEntry] = field(default_factory=list)
     unresolved: set[str] = field(default_factory=set)
     member_of: dict[str, set[str]] = field(default_factory=dict)  # principal -> groups it is in (transitively)
+    members_known: dict[str, bool] = field(default_factory=dict)  # group -> whether all its members were read
 
     def build(self) -> Normalized:
         raw = self.raw
@@ -184,9 +185,40 @@ class _Builder:
                 self.ensure_scope(child, parent=parent)
             if chain:
                 self.ensure_scope(chain[-1])
+        for key in sorted(raw.ancestor_sets):
+            scope = self.ensure_scope(self.scope_id(key))
+            above = [self.ensure_scope(self.scope_id(a)) for a in raw.ancestor_sets[key]]
+            self.scopes[scope]["attributes"]["ancestors"] = " ".join(dict.fromkeys(above))
         for number, project_id in self.numbers.items():
             if number and f"projects/{project_id}" in self.scopes:
                 self.scopes[f"projects/{project_id}"]["attributes"].setdefault("projectNumber", number)
+
+    def _parents_from_ancestor_sets(self) -> None:
+        """A scope whose ancestors are known as a set (``ancestors`` attribute) but whose parent is
+        not: its parent is the one folder of the set whose own known chain holds all the others
+        (the organization when the set holds no folder)."""
+        for entry in self.scopes.values():
+            listed = entry["attributes"].get("ancestors")
+            if entry["parent"] or not listed:
+                continue
+            above = listed.split()
+            folders = {a for a in above if a.startswith("folders/")}
+            if not folders:
+                entry["parent"] = above[0] if above else None
+                continue
+            for folder in sorted(folders):
+                if folders <= set(self._chain(folder)):
+                    entry["parent"] = folder
+                    break
+
+    def _chain(self, scope: str) -> list[str]:
+        out: list[str] = []
+        current: str | None = scope
+        while current and current not in out:
+            out.append(current)
+            parent = (self.scopes.get(current) or {}).get("parent")
+            current = self.scope_id(parent) if parent else None
+        return out
 
     # --- principals ---------------------------------------------------------------------------
 
@@ -203,7 +235,7 @@ class _Builder:
                 raise shapes.ShapeError(f"serviceAccounts[{i}] ({email}) names no project")
             attributes = {"displayName": str(account.get("displayName", ""))}
             if account.get("disabled"):
-                attributes["disabled"] = "true"
+                attributes["disabled"] = "true"  # also for readers of snapshots before the typed field
             if account.get("description"):
                 attributes["description"] = str(account["description"])
             self.add_principal(
@@ -215,6 +247,7 @@ class _Builder:
                     scope_id=self.ensure_scope(self.scope_id(f"projects/{project}")),
                     native_id=account.get("uniqueId"),
                     attributes=attributes,
+                    disabled=bool(account.get("disabled")),
                 )
             )
 
@@ -229,6 +262,8 @@ class _Builder:
             self._pool_principal(name, attributes)
 
     def _pool_principal(self, pool_name: str, attributes: dict[str, str] | None = None) -> str:
+        """The pool as a principal (``principalSet://.../*``); a disabled or deleted pool (``disabled``,
+        ``state`` ``DELETED``) admits no one."""
         match = shapes.POOL_NAME.match(pool_name)
         if not match:
             raise shapes.ShapeError(f"{pool_name!r} is not projects/<n>/locations/<l>/workloadIdentityPools/<pool>")
@@ -242,6 +277,8 @@ class _Builder:
                 scope_id=self.ensure_scope(self.scope_id(f"projects/{match.group('project')}")),
                 native_id=pool_name,
                 attributes={"pool": pool_name, **(attributes or {})},
+                disabled=(attributes or {}).get("disabled") == "true",
+                deleted=(attributes or {}).get("state") == "DELETED",
             )
         )
         return principal_id
@@ -371,6 +408,9 @@ class _Builder:
             attributes = {"stage": str(role.get("stage", ""))}
             if role.get("deleted"):
                 attributes["deleted"] = "true"
+            # RoleLaunchStage DISABLED: the role "will not contribute permissions to any principals
+            # it is granted to"; a deleted custom role's bindings stay but grant nothing.
+            disabled = str(role.get("stage", "")).upper() == "DISABLED"
             self.out.policies.append(
                 Policy(
                     id=name,
@@ -381,6 +421,8 @@ class _Builder:
                     document=role,
                     description=role.get("description"),
                     attributes=attributes,
+                    disabled=disabled,
+                    deleted=bool(role.get("deleted")),
                 )
             )
         for role_name, scope in self.role_users.items():
@@ -733,12 +775,15 @@ class _Builder:
                 self.member_principal(member, scope)
                 self.member_of.setdefault(member, set()).add(group)
             self.principal_attrs.setdefault(group, {})["membersKnown"] = "true" if known else "false"
+            self.members_known[group] = known
 
     # --- output -------------------------------------------------------------------------------
 
     def gap(self, scope_id: str, service: str, operation: str, detail: str) -> None:
+        """A gap the inputs leave; an operation ``VERB OBJECT`` is about that object (``target``)."""
         if any(e.operation == operation for e in (*self.raw.coverage, *self.gaps)):
             return
+        verb, _, target = operation.partition(" ")
         self.gaps.append(
             CoverageEntry(
                 scope_id=scope_id,
@@ -747,6 +792,9 @@ class _Builder:
                 operation=operation,
                 status=CoverageStatus.ERROR,
                 detail=detail,
+                cloud=Cloud.GCP,
+                covers=shapes.covers_of(service, operation),
+                target=None if verb == "default" else target or None,
             )
         )
 
@@ -760,6 +808,7 @@ class _Builder:
                     f"project number {number} has no project id in the inputs, so its scope id stays "
                     f"projects/{number}; add `gcloud projects list --format=json`",
                 )
+        self._parents_from_ancestor_sets()
         for scope_id, entry in self.scopes.items():
             parent = entry["parent"]
             if parent:
@@ -781,6 +830,8 @@ class _Builder:
             extra = self.principal_attrs.get(principal_id)
             if extra:
                 principal = _with_attributes(principal, extra)
+            if principal_id in self.members_known:
+                principal = replace(principal, members_known=self.members_known[principal_id])
             self.out.principals.append(principal)
         self.out.coverage.extend(self.raw.coverage)
         self.out.coverage.extend(self.gaps)

@@ -24,6 +24,9 @@ class GcpRaw:
       ``projectNumber`` and ``parent: {"type", "id"}``).
     - ``ancestors``: Cloud Asset Inventory ``ancestors`` lists, keyed by their first element
       (``projects/<number>``, ``folders/<n>``): nearest first, ending at the organization.
+    - ``ancestor_sets``: every ancestor of a project or folder (folders and the organization) when
+      the input named them but not their order (``search-all-iam-policies`` lists a resource's
+      ``folders`` as a set), keyed like ``ancestors``.
     - ``project_numbers``: project number -> project id learned from inputs other than project lists
       (``search-all-iam-policies`` names both).
     - ``iam_policies``: allow policies (IAM Policy JSON) keyed by the scope as the input named it:
@@ -52,6 +55,7 @@ class GcpRaw:
     folders: list[JsonObject] = field(default_factory=list)
     projects: list[JsonObject] = field(default_factory=list)
     ancestors: dict[str, list[str]] = field(default_factory=dict)
+    ancestor_sets: dict[str, list[str]] = field(default_factory=dict)
     project_numbers: dict[str, str] = field(default_factory=dict)
     iam_policies: dict[str, JsonObject] = field(default_factory=dict)
     resource_policies: list[JsonObject] = field(default_factory=list)

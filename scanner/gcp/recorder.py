@@ -13,8 +13,9 @@ from typing import TypeVar
 from google.api_core import exceptions as api
 from google.auth import exceptions as auth
 
-from models import CoverageEntry, CoverageStatus
+from models import Cloud, CoverageEntry, CoverageStatus
 from scanner.errors import ScanError
+from scanner.gcp.shapes import covers_of
 
 T = TypeVar("T")
 
@@ -126,6 +127,8 @@ class Recorder:
             detail = tally.detail
             if tally.failed and tally.ok:
                 detail = f"{tally.failed} of {tally.failed + tally.ok} calls failed; first: {detail}"
+            # an operation kept apart per object (``roles.get ROLE``) is about that object
+            _, _, target = operation.partition(" ")
             out.append(
                 CoverageEntry(
                     scope_id=scope_id,
@@ -135,6 +138,9 @@ class Recorder:
                     status=tally.status,
                     items=tally.items,
                     detail=detail,
+                    cloud=Cloud.GCP,
+                    covers=covers_of(service, operation),
+                    target=target or None,
                 )
             )
         return out

@@ -1,7 +1,7 @@
 """Reads of Google Cloud REST APIs that have no client library here: workload identity pools and
 providers (IAM v1), Compute Engine instances, Cloud Run services (Admin API v2) and Cloud Functions
-(v2, which lists 1st and 2nd gen functions) and Cloud Identity group memberships, through an
-authorized ``requests`` session.
+(v2, which lists 1st and 2nd gen functions), Cloud Identity group memberships and Cloud Asset IAM
+policy search, through an authorized ``requests`` session.
 
 Answers are the REST JSON itself (the shapes gcloud prints). Error answers become the same
 ``google.api_core`` exceptions the client libraries raise, so the recorder classifies them alike.
@@ -23,6 +23,7 @@ COMPUTE_ENDPOINT = "https://compute.googleapis.com"
 RUN_ENDPOINT = "https://run.googleapis.com"
 FUNCTIONS_ENDPOINT = "https://cloudfunctions.googleapis.com"
 IDENTITY_ENDPOINT = "https://cloudidentity.googleapis.com"
+ASSET_ENDPOINT = "https://cloudasset.googleapis.com"
 
 
 @dataclass
@@ -36,7 +37,14 @@ class RestReader:
     run_endpoint: str = RUN_ENDPOINT
     functions_endpoint: str = FUNCTIONS_ENDPOINT
     identity_endpoint: str = IDENTITY_ENDPOINT
+    asset_endpoint: str = ASSET_ENDPOINT
     timeout: float = 60.0
+
+    def iam_policies(self, scope: str) -> list[JsonObject]:
+        """Cloud Asset ``searchAllIamPolicies`` under ``scope`` (``organizations/N`` or
+        ``projects/P``): every allow policy the caller may see, with the ``project``, ``folders``
+        and ``organization`` it belongs to (the shape ``gcloud asset search-all-iam-policies`` prints)."""
+        return self.pages(f"{self.asset_endpoint}/v1/{scope}:searchAllIamPolicies", "results")
 
     def pools(self, project: str) -> list[JsonObject]:
         """``projects.locations.workloadIdentityPools.list`` (global location)."""

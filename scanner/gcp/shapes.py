@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
+from models import Covers
+
 #: ``validBeforeTime`` of a key that never expires.
 NEVER_YEAR = 9999
 
@@ -126,3 +128,66 @@ def sa_project_from_email(email: str) -> str | None:
     if not match or match.group("project").startswith("gcp-sa-"):
         return None
     return match.group("project")
+
+
+#: What each Google Cloud read yields, by (service, operation); an operation with a target after a
+#: space (``roles.get ROLE``) is looked up by its first word.
+_COVERS: dict[tuple[str, str], tuple[Covers, ...]] = {
+    ("cloudresourcemanager", "organizations.get"): (Covers.ORGANIZATION,),
+    ("cloudresourcemanager", "folders.list"): (Covers.ORGANIZATION,),
+    ("cloudresourcemanager", "folders.get"): (Covers.ORGANIZATION,),
+    ("cloudresourcemanager", "projects.list"): (Covers.ORGANIZATION,),
+    ("cloudresourcemanager", "projects.get"): (Covers.ORGANIZATION,),
+    ("iam", "policies.list"): (Covers.DENY_POLICIES,),
+    ("iam", "policies.get"): (Covers.DENY_POLICIES,),
+    ("iam", "serviceAccounts.list"): (Covers.PRINCIPALS,),
+    ("iam", "serviceAccounts.keys.list"): (Covers.CREDENTIALS,),
+    ("iam", "serviceAccounts.getIamPolicy"): (Covers.RESOURCE_POLICIES,),
+    ("iam", "workloadIdentityPools.list"): (Covers.PRINCIPALS,),
+    ("iam", "workloadIdentityPools.providers.list"): (Covers.CREDENTIALS,),
+    ("iam", "roles.list"): (Covers.ROLES,),
+    ("iam", "roles.get"): (Covers.ROLES,),
+    ("compute", "instances.aggregatedList"): (Covers.WORKLOADS,),
+    ("compute", "instances.list"): (Covers.WORKLOADS,),
+    ("run", "services.list"): (Covers.WORKLOADS,),
+    ("cloudfunctions", "functions.list"): (Covers.WORKLOADS,),
+    ("cloudidentity", "groups.lookup"): (Covers.GROUP_MEMBERS,),
+    ("cloudidentity", "groups.describe"): (Covers.GROUP_MEMBERS,),
+    ("cloudidentity", "groups.memberships.list"): (Covers.GROUP_MEMBERS,),
+    # live scans read scope policies and the hierarchy from Resource Manager; the search adds
+    # resource-level policies only (export files say more: see exports.FILE_COVERS)
+    ("cloudasset", "searchAllIamPolicies"): (Covers.RESOURCE_POLICIES,),
+}
+
+
+def covers_of(service: str, operation: str) -> tuple[Covers, ...]:
+    """What a read of ``operation`` on ``service`` yields (``()`` for one this table lacks)."""
+    if service == "cloudresourcemanager" and operation.endswith(".getIamPolicy"):
+        return (Covers.ALLOW_POLICIES,)
+    if operation.startswith("default service account of "):
+        return (Covers.WORKLOADS,)
+    return _COVERS.get((service, operation.split(" ", 1)[0]), ())
+
+
+def search_ancestry(result: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Where a ``searchAllIamPolicies`` result sits: (its chain of ancestors, nearest first, when
+    their order is known; every ancestor as an unordered set when it is not). The result names its
+    ``project``, ``folders`` and ``organization``; Google documents no order for ``folders``, so a
+    chain is built only when at most one folder is above; otherwise the set is returned and the
+    chain is ``[project]`` (or empty for a folder), so the resource is still filed under its project."""
+    resource = str(result.get("resource") or "")
+    project = str(result.get("project") or "")
+    organization = str(result.get("organization") or "")
+    folders = [f for f in dict.fromkeys(result.get("folders") or []) if isinstance(f, str)]
+    top = [organization] if organization else []
+    service, _, path = resource[2:].partition("/")
+    if service == "cloudresourcemanager.googleapis.com" and path.startswith("folders/"):
+        above = [f for f in folders if f != path]
+        if len(above) <= 1 and (organization or above):
+            return [path, *above, *top], []
+        return [], [*above, *top] if above else []
+    if not project:
+        return [], []
+    if len(folders) <= 1:
+        return [project, *folders, *top], []
+    return [project], [*folders, *top]

@@ -1,2 +1,3 @@
-"""Google Cloud IAM in the simulator: the CEL subset of conditions (cel), the concrete reference
-evaluator (reference), the z3 encoding (encode), and can / who-can on a snapshot (snapshot_queries)."""
+"""Google Cloud IAM semantics: CEL conditions (cel), the concrete reference evaluator (reference),
+the z3 encoding on the core proof ladder (encode), the snapshot index (index), and the engine
+behind the core protocol (engine: ``GcpEngine``)."""

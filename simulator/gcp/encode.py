@@ -13,17 +13,16 @@ is left are the CEL conditions, encoded here over:
 
 Each condition is a pair (lo, hi) of z3 booleans: lo "certainly true", hi "possibly true" — the
 exact image of the reference evaluator's strong Kleene logic (an unsupported construct is
-(false, true)). Then, with allow/deny the disjunctions over grants and deny rules:
+(false, true)). With allow/deny the disjunctions over grants and deny rules, the bounds of the
+core proof ladder (:mod:`simulator.core.prove`) are
 
-- ``allowed`` if some assignment has allow.lo and not deny.hi (the model is the witness);
-- ``explicit_deny`` if every assignment has deny.lo; ``implicit_deny`` if none has allow.hi
-  without deny.lo;
-- ``unknown`` otherwise (some assignment might allow, none certainly does).
+- ``allowed_surely`` = allow.lo and not deny.hi; ``allowed_possibly`` = allow.hi and not deny.lo;
+- ``explicit_surely`` = deny.lo; ``explicit_possibly`` = deny.hi.
 
 Every answer is checked by the reference evaluator: an allowed witness is replayed; with the time
 fixed the reference must reach the same decision; a deny for every time must not be allowed at the
-request's own time. A disagreement is a bug: it is recorded in :data:`DISAGREEMENTS` and answered
-``unknown`` (reason ``internal``).
+request's own time. A disagreement is a bug, answered ``unknown`` with a reason of kind
+``internal`` (nothing is kept between calls).
 """
 
 from __future__ import annotations
@@ -34,14 +33,23 @@ from typing import Any
 
 import z3
 
-from simulator.aws.simulate import Answer
+from simulator.core import Bounds, Checker, Decision, Reason, ReasonKind, Rung, checker, prove
 from simulator.gcp import cel
-from simulator.gcp.reference import PolicySet, Prepared, Request, evaluate_prepared, prepare
+from simulator.gcp.reference import (
+    DenyCase,
+    Outcome,
+    PolicySet,
+    Prepared,
+    Request,
+    condition_notes,
+    doubt,
+    evaluate_prepared,
+    prepare,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_MICROS = 253402300799999999  # 9999-12-31T23:59:59.999999Z
 DEFAULT_TIMEOUT_MS = 10_000
-DISAGREEMENTS: list[dict[str, Any]] = []
 
 
 def to_micros(at: datetime) -> int:
@@ -133,11 +141,11 @@ def _opaque_reasons(cond: cel.Cond | None, free_name: bool) -> list[str]:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the solver found, independent of whose request it was: ``kind`` is allowed,
-    explicit_deny, implicit_deny, undecided or solver (``detail`` says why); an allowed verdict
-    carries the witness time (microseconds) and, with a free name, the witness name."""
+    """What the solver found, independent of whose request it was: ``rung`` is where the proof
+    ladder stopped (``detail`` says why for solver); an allowed verdict carries the witness time
+    (microseconds) when the time was free and, with a free name, the witness name."""
 
-    kind: str
+    rung: Rung
     micros: int | None = None
     name: str | None = None
     detail: str = ""
@@ -152,7 +160,8 @@ def decide_smt(
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
     cache: dict[Any, Verdict] | None = None,
     always_solve: bool = False,
-) -> Answer:
+    deadline: float | None = None,
+) -> Outcome:
     """Decide ``request`` with z3. ``any_time``: ``request.time`` is free (allowed = at some time,
     denied = at every time). ``name_prefix``: ``resource.name`` is free among names with that
     prefix. The answer is checked by the reference evaluator (see the module docstring).
@@ -160,7 +169,8 @@ def decide_smt(
     A question with nothing free (no condition reads a free attribute) is closed: every condition
     is a constant, and the reference evaluator's answer is the encoding's, so the solver is skipped
     unless ``always_solve``. ``cache`` (one dict for a batch of questions) reuses verdicts between
-    principals whose grants and deny rules differ only in their members."""
+    principals whose grants and deny rules differ only in their members. ``deadline`` (a
+    ``time.monotonic()`` instant) bounds the solver's checks."""
     if not any_time and request.time is None:
         raise ValueError("decide_smt: a request without a time needs any_time=True")
     prepared = prepare(request.principal, request.permission, policies)
@@ -185,78 +195,82 @@ def decide_smt(
     )
     verdict = cache.get(key) if cache is not None else None
     if verdict is None:
-        verdict = _solve(prepared, request, any_time, name_prefix, timeout_ms)
-        if cache is not None:
+        verdict = _solve(prepared, request, any_time, name_prefix, timeout_ms, deadline)
+        if cache is not None and verdict.rung is not Rung.SOLVER:
             cache[key] = verdict
     free_any = any_time or name_prefix is not None
-    if verdict.kind == "allowed":
+    if verdict.rung is Rung.ALLOWED:
         witness = request
         if verdict.micros is not None:
             witness = replace(witness, time=from_micros(verdict.micros))
         if verdict.name is not None:
             witness = replace(witness, name=verdict.name)
         replay = evaluate_prepared(prepared, witness)
-        return replay if replay.decision == "allowed" else _disagree("allowed", replay.decision, witness)
-    if verdict.kind in ("explicit_deny", "implicit_deny"):
+        return replay if replay.decision is Decision.ALLOWED else _disagree(Decision.ALLOWED, replay.decision, witness)
+    if verdict.rung in (Rung.EXPLICIT_DENY, Rung.IMPLICIT_DENY):
+        decision = Decision.EXPLICIT_DENY if verdict.rung is Rung.EXPLICIT_DENY else Decision.IMPLICIT_DENY
         outside = name_prefix is not None and not (request.name or "").startswith(name_prefix)
-        return _confirm_denied(prepared, request, verdict.kind, free_any, outside)
-    if verdict.kind == "solver":
-        return _unknown(f"solver: {verdict.detail}")
+        return _confirm_denied(prepared, request, decision, free_any, outside)
+    if verdict.rung is Rung.SOLVER:
+        return Outcome(decision=Decision.UNKNOWN, reasons=(Reason(kind=ReasonKind.SOLVER, detail=verdict.detail),))
     return _undecided(prepared, request, free_any, name_prefix is not None)
 
 
-def _solve(prepared: Prepared, request: Request, any_time: bool, name_prefix: str | None, timeout_ms: int) -> Verdict:
-    enc = _Encoder(request, name_prefix)
-    domain = enc.domain()
-    if not any_time:
-        domain.append(enc.time == to_micros(request.time))  # type: ignore[arg-type]
+def bounds(enc: _Encoder, prepared: Prepared) -> Bounds:
+    """The ladder's four terms over ``enc``'s variables (module docstring)."""
     grants = [_static_and(enc, g.static, g.condition) for g in prepared.grants]
     denies = [_static_and(enc, d.static, d.condition) for d in prepared.denies]
     allow_lo = z3.Or(enc.false, *[lo for lo, _ in grants])
     allow_hi = z3.Or(enc.false, *[hi for _, hi in grants])
     deny_lo = z3.Or(enc.false, *[lo for lo, _ in denies])
     deny_hi = z3.Or(enc.false, *[hi for _, hi in denies])
-
-    def check(*constraints: z3.BoolRef) -> tuple[z3.CheckSatResult, Any]:
-        solver = z3.Solver(ctx=enc.ctx)
-        solver.set("timeout", timeout_ms)
-        solver.add(*domain, *constraints)
-        result = solver.check()
-        return result, (solver.model() if result == z3.sat else solver.reason_unknown())
-
-    allows = z3.And(allow_lo, z3.Not(deny_hi))
-    result, model = check(allows)
-    if result == z3.sat:
-        if any_time:
-            model = _nearest(check, allows, enc, prepared, request) or model
-        micros = model.eval(enc.time, model_completion=True).as_long() if any_time else None
-        name = model.eval(enc.name, model_completion=True).as_string() if enc.name is not None else None
-        return Verdict("allowed", micros, name)
-    if result == z3.unknown:
-        return Verdict("solver", detail=str(model))
-    result, why = check(allow_hi, z3.Not(deny_lo))
-    if result == z3.unsat:
-        always_explicit, why = check(z3.Not(deny_lo))
-        if always_explicit == z3.unknown:
-            return Verdict("solver", detail=str(why))
-        return Verdict("explicit_deny" if always_explicit == z3.unsat else "implicit_deny")
-    if result == z3.unknown:
-        return Verdict("solver", detail=str(why))
-    return Verdict("undecided")
+    return Bounds(
+        allowed_surely=z3.And(allow_lo, z3.Not(deny_hi)),
+        allowed_possibly=z3.And(allow_hi, z3.Not(deny_lo)),
+        explicit_surely=deny_lo,
+        explicit_possibly=deny_hi,
+    )
 
 
-def _nearest(check: Any, allows: z3.BoolRef, enc: _Encoder, prepared: Prepared, request: Request) -> Any:
-    """A model whose time is the allowed time nearest the request's own (or now): the allowed
-    times are intervals bounded by the conditions' timestamps, so the nearest is the request's time
-    or one of those timestamps, or one microsecond off one."""
-    origin = to_micros(request.time or datetime.now(UTC))
+def _solve(
+    prepared: Prepared,
+    request: Request,
+    any_time: bool,
+    name_prefix: str | None,
+    timeout_ms: int,
+    deadline: float | None,
+) -> Verdict:
+    enc = _Encoder(request, name_prefix)
+    domain = enc.domain()
+    if not any_time:
+        assert request.time is not None  # checked by decide_smt
+        domain.append(enc.time == to_micros(request.time))
+    check = checker(enc.ctx, domain, timeout_ms, deadline=deadline)
+    terms = bounds(enc, prepared)
+    proof = prove(check, terms)
+    if proof.rung is not Rung.ALLOWED:
+        return Verdict(proof.rung, detail=proof.detail)
+    model = proof.model
+    if any_time:
+        model = _nearest(check, terms.allowed_surely, enc, prepared, request) or model
+    micros = model.eval(enc.time, model_completion=True).as_long() if any_time else None
+    name = model.eval(enc.name, model_completion=True).as_string() if enc.name is not None else None
+    return Verdict(Rung.ALLOWED, micros, name)
+
+
+def _nearest(check: Checker, allows: z3.BoolRef, enc: _Encoder, prepared: Prepared, request: Request) -> Any:
+    """A model whose time is the allowed time nearest the request's own: the allowed times are
+    intervals bounded by the conditions' timestamps, so the nearest is the request's time or one
+    of those timestamps, or one microsecond off one. (With no request time, the epoch is the origin:
+    the answer must not depend on when it is computed.)"""
+    origin = to_micros(request.time) if request.time is not None else 0
     literals = {to_micros(t) for item in prepared.cases() for t in _times(item.condition)}
     candidates = sorted({origin} | {x + d for x in literals for d in (-1, 0, 1)}, key=lambda x: (abs(x - origin), x))
     for candidate in candidates[:64]:
         if 0 <= candidate <= MAX_MICROS:
-            result, model = check(allows, enc.time == candidate)
-            if result == z3.sat:
-                return model
+            found = check(allows, enc.time == candidate)
+            if found.result == z3.sat:
+                return found.model
     return None
 
 
@@ -277,43 +291,49 @@ def _static_and(enc: _Encoder, static: bool | None, cond: cel.Cond | None) -> tu
     return lo, hi
 
 
-def _unknown(detail: str, kind: str = "unknown") -> Answer:
-    return Answer(None, "unknown", [{"kind": kind, "detail": detail}])
-
-
-def _confirm_denied(prepared: Prepared, request: Request, decision: str, free: bool, outside: bool) -> Answer:
+def _confirm_denied(prepared: Prepared, request: Request, decision: Decision, free: bool, outside: bool) -> Outcome:
     """``outside``: the request's own name is not among the names asked about (no replay)."""
+    proven = Reason(kind=ReasonKind.PROVEN, detail="proven for every request time and name")
     if request.time is None or outside:
-        return Answer(None, decision, [{"kind": decision, "detail": "proven for every request time"}])
+        return Outcome(decision=decision, reasons=(proven,))
     replay = evaluate_prepared(prepared, request)
-    if replay.decision == "allowed" or (not free and replay.decision != decision):
+    if replay.decision is Decision.ALLOWED or (not free and replay.decision is not decision):
         return _disagree(decision, replay.decision, request)
-    if replay.decision == decision:
-        return Answer(None, decision, replay.reasons)
-    return Answer(None, decision, [{"kind": decision, "detail": "proven for every request time and name"}])
+    if replay.decision is decision:
+        return Outcome(decision=decision, reasons=replay.reasons)
+    return Outcome(decision=decision, reasons=(proven,))
 
 
-def _undecided(prepared: Prepared, request: Request, free: bool, free_name: bool) -> Answer:
+def _undecided(prepared: Prepared, request: Request, free: bool, free_name: bool) -> Outcome:
     if not free and request.time is not None:
         replay = evaluate_prepared(prepared, request)
-        if replay.decision != "unknown":
-            return _disagree("unknown", replay.decision, request)
+        if replay.decision is not Decision.UNKNOWN:
+            return _disagree(Decision.UNKNOWN, replay.decision, request)
         return replay
-    reasons: list[dict[str, Any]] = []
+    reasons: list[Reason] = []
+    env = request.env()
     for item in prepared.cases():
-        why = list(item.notes) + _opaque_reasons(item.condition, free_name)
+        why = list(item.notes) + condition_notes(_opaque_reasons(item.condition, free_name))
         if item.condition is not None:
-            env = request.env()
-            why += [
+            why += condition_notes(
                 f"{a} is not known"
                 for a in sorted(cel.attributes_used(item.condition))
                 if a != "request.time" and (a != "resource.name" or not free_name) and env.attribute(a) is None
-            ]
+            )
         if why:
-            reasons.append({"kind": "unknown", "detail": f"{item.label}: {'; '.join(why)}", "node": item.node})
-    return Answer(None, "unknown", reasons or [{"kind": "unknown", "detail": "undecided"}])
+            policy = item.policy or None
+            statement = item.rule if isinstance(item, DenyCase) else None
+            reasons.append(doubt(item.label, why, policy=policy, scope=item.node, statement=statement))
+    return Outcome(
+        decision=Decision.UNKNOWN,
+        reasons=tuple(reasons) or (Reason(kind=ReasonKind.UNSUPPORTED, detail="undecided"),),
+    )
 
 
-def _disagree(smt: str, ref: str, request: Request) -> Answer:
-    DISAGREEMENTS.append({"smt": smt, "reference": ref, "request": request.witness()})
-    return _unknown(f"the encoding said {smt} but the reference evaluator says {ref}: a bug", "internal")
+def _disagree(smt: Decision, ref: Decision, request: Request) -> Outcome:
+    detail = (
+        f"the encoding said {smt} but the reference evaluator says {ref} for "
+        f"{request.principal} {request.permission} {request.resource} at "
+        f"{request.time.isoformat() if request.time else 'any time'}: a bug"
+    )
+    return Outcome(decision=Decision.UNKNOWN, reasons=(Reason(kind=ReasonKind.INTERNAL, detail=detail),))

@@ -9,13 +9,15 @@ known about the principal (its groups, whether it is disabled).
 
 Evaluation, as Google documents it:
 
-1. A disabled service account cannot act: ``implicit_deny``.
+1. A disabled or deleted service account cannot act: ``implicit_deny``.
 2. A deny rule denies when the principal is one of ``deniedPrincipals`` and none of
    ``exceptionPrincipals``, the permission matches one of ``deniedPermissions`` and none of
    ``exceptionPermissions``, and ``denialCondition`` (if any) holds. Any denying rule anywhere on
    the ancestry: ``explicit_deny`` — deny overrides allow.
 3. Otherwise a binding on any ancestor grants when its role includes the permission, one of its
-   members matches the principal, and its condition (if any) holds: ``allowed``.
+   members matches the principal, and its condition (if any) holds: ``allowed``. A custom role
+   whose launch stage is ``DISABLED`` (or that was deleted) contributes no permissions, though its
+   bindings stay in the policy (IAM Role reference, ``RoleLaunchStage``).
 4. Otherwise ``implicit_deny``.
 
 Every test is three-valued: ``True``, ``False`` or ``None`` (unknown: a CEL construct outside the
@@ -28,9 +30,15 @@ Member matching (allow bindings): the principal itself; ``group:G`` when the pri
 ``domain:D`` when the principal's email is in D; ``allUsers`` (everyone, even anonymous);
 ``allAuthenticatedUsers`` (everyone but anonymous ``allUsers``); ``principalSet://.../workloadIdentityPools/P/*``
 for the pool's ``principal://.../workloadIdentityPools/P/subject/S``. ``deleted:`` members match no one.
-Deny principals: ``principalSet://goog/public:all`` (everyone), ``principal://goog/subject/EMAIL``
-(the user), ``principalSet://goog/group/G``, ``principal://iam.googleapis.com/projects/-/serviceAccounts/EMAIL_OR_UNIQUE_ID``,
-and the workload identity forms above. Denied permissions are ``FQDN/resource.verb`` globs
+A GKE Kubernetes service account has two spellings, ``serviceAccount:P.svc.id.goog[NS/KSA]`` and
+``principal://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P.svc.id.goog/subject/ns/NS/sa/KSA``;
+they are one identity, and ``principalSet://.../P.svc.id.goog/namespace/NS`` (or ``/*``) holds it.
+``principalSet://cloudresourcemanager.googleapis.com/projects/N/type/ServiceAccount`` (likewise
+``folders/N``, ``organizations/N``) holds the service accounts of the projects there.
+Deny principals: ``principalSet://goog/public:all`` (everyone, even the anonymous),
+``principal://goog/subject/EMAIL`` (the user), ``principalSet://goog/group/G``,
+``principal://iam.googleapis.com/projects/-/serviceAccounts/EMAIL_OR_UNIQUE_ID``, and the workload
+identity forms above. Denied permissions are ``FQDN/resource.verb`` globs
 (``storage.googleapis.com/*``); ``resourcemanager.*`` permissions are
 ``cloudresourcemanager.googleapis.com/...`` there.
 
@@ -49,17 +57,32 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from simulator.aws.simulate import Answer
+from simulator.core import Decision, Reason, ReasonKind, Witness
 from simulator.gcp import cel
 
 K = bool | None
+#: Why a test is unknown: the kind of doubt and its text.
+Note = tuple[ReasonKind, str]
 
 WIF_POOL = re.compile(
     r"(?:principal|principalSet)://iam\.googleapis\.com/projects/([^/]+)/locations/global/workloadIdentityPools/([^/]+)/(.*)"
 )
+GKE_LEGACY = re.compile(r"serviceAccount:(?P<project>[^\[\]]+)\.svc\.id\.goog\[(?P<ns>[^/\]]+)/(?P<ksa>[^\]]+)\]")
 SET_PRINCIPALS = ("group:", "domain:")
+SA_SET = re.compile(
+    r"principalSet://cloudresourcemanager\.googleapis\.com/((?:projects|folders|organizations)/[^/]+)/type/ServiceAccount"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """What the evaluators decide about one request: the decision, its typed reasons and, for
+    ``allowed``, the witness request."""
+
+    decision: Decision
+    reasons: tuple[Reason, ...] = ()
+    witness: Witness | None = None
 
 
 @dataclass(frozen=True)
@@ -78,26 +101,32 @@ class Request:
     def env(self) -> cel.Env:
         return cel.Env(time=self.time, name=self.name, type=self.type, service=self.service)
 
-    def witness(self) -> dict[str, Any]:
-        context: dict[str, str] = {}
+    def witness(self) -> Witness:
+        context: dict[str, tuple[str, ...]] = {}
         if self.time is not None:
-            context["request.time"] = self.time.isoformat().replace("+00:00", "Z")
+            context["request.time"] = (self.time.isoformat().replace("+00:00", "Z"),)
         for key, value in (
             ("resource.name", self.name),
             ("resource.type", self.type),
             ("resource.service", self.service),
         ):
             if value is not None:
-                context[key] = value
-        return {"principal": self.principal, "action": self.permission, "resource": self.resource, "context": context}
+                context[key] = (value,)
+        return Witness(principal=self.principal, action=self.permission, resource=self.resource, context=context)
 
 
 @dataclass(frozen=True)
 class PolicySet:
     """What applies to a request, as plain data.
 
-    ``allow``: (node, IAM Policy JSON) for each node of the ancestry, the resource first.
-    ``deny``: (node it is attached to, deny policy JSON). ``roles``: role name -> permissions.
+    ``allow``: (node, IAM Policy JSON) for each node of the ancestry, the resource first;
+    ``allow_ids``: the policy id of each (default ``NODE#iam-policy``). ``deny``: (node it is
+    attached to, deny policy JSON). ``roles``: role name -> permissions; ``disabled_roles``: roles
+    that grant nothing although bound (a custom role whose stage is ``DISABLED``, or deleted).
+    ``sa_ancestry``: for a service account, its project and that project's folders and
+    organization by number (``projects/123``, ``folders/4``, ``organizations/5``), which the
+    ``principalSet://cloudresourcemanager.googleapis.com/.../type/ServiceAccount`` sets test; None
+    when not known.
     ``groups``: the principal's groups (``group:EMAIL``); ``unknown_groups``: groups whose
     membership is not known (a binding to one of them may or may not include the principal).
     ``aliases``: other ids of the principal (a service account's unique id). ``disabled``: a
@@ -105,14 +134,20 @@ class PolicySet:
     allow documents by ``id(document)`` (a cache for callers that ask many questions).
     """
 
-    allow: tuple[tuple[str, Mapping[str, Any]], ...] = ()
-    deny: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    allow: tuple[tuple[str, Mapping[str, object]], ...] = ()
+    deny: tuple[tuple[str, Mapping[str, object]], ...] = ()
     roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
     groups: frozenset[str] = frozenset()
     unknown_groups: frozenset[str] = frozenset()
     aliases: frozenset[str] = frozenset()
     disabled: bool = False
     compiled: Mapping[int, tuple[CompiledBinding, ...]] = field(default_factory=dict)
+    allow_ids: tuple[str, ...] = ()
+    disabled_roles: frozenset[str] = frozenset()
+    sa_ancestry: frozenset[str] | None = None
+
+    def allow_id(self, index: int) -> str:
+        return self.allow_ids[index] if index < len(self.allow_ids) else f"{self.allow[index][0]}#iam-policy"
 
 
 @dataclass(frozen=True)
@@ -126,17 +161,23 @@ class Grant:
     static: K
     condition: cel.Cond | None
     title: str | None
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]
+    policy: str = ""
 
     @property
     def label(self) -> str:
         return f"{self.node}#{self.role} {self.member}"
 
-    def reason(self) -> dict[str, Any]:
-        out = {"kind": "binding", "detail": self.label, "node": self.node, "role": self.role, "member": self.member}
-        if self.title:
-            out["condition"] = self.title
-        return out
+    def reason(self) -> Reason:
+        detail = self.label + (f" (condition: {self.title})" if self.title else "")
+        return Reason(
+            kind=ReasonKind.BINDING,
+            detail=detail,
+            policy=self.policy or None,
+            role=self.role,
+            member=self.member,
+            scope=self.node,
+        )
 
 
 @dataclass(frozen=True)
@@ -148,14 +189,33 @@ class DenyCase:
     rule: int
     static: K
     condition: cel.Cond | None
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]
 
     @property
     def label(self) -> str:
         return f"{self.policy}#rule {self.rule}"
 
-    def reason(self) -> dict[str, Any]:
-        return {"kind": "deny_rule", "detail": self.label, "node": self.node, "rule": self.rule}
+    def reason(self) -> Reason:
+        return Reason(
+            kind=ReasonKind.DENY_RULE, detail=self.label, policy=self.policy, statement=self.rule, scope=self.node
+        )
+
+
+@dataclass(frozen=True)
+class Inert:
+    """A binding that would grant the permission to the principal but for its role being disabled."""
+
+    grant: Grant
+
+    def reason(self) -> Reason:
+        return Reason(
+            kind=ReasonKind.DISABLED,
+            detail=f"{self.grant.label}: role {self.grant.role} is disabled or deleted and grants nothing",
+            policy=self.grant.policy or None,
+            role=self.grant.role,
+            member=self.grant.member,
+            scope=self.grant.node,
+        )
 
 
 @dataclass(frozen=True)
@@ -164,6 +224,7 @@ class Prepared:
     denies: tuple[DenyCase, ...]
     disabled: bool
     nodes: tuple[str, ...]
+    inert: tuple[Inert, ...] = ()
 
     def cases(self) -> tuple[Grant | DenyCase, ...]:
         return (*self.grants, *self.denies)
@@ -213,11 +274,46 @@ def normalize_member(member: str) -> str:
     return member
 
 
-def _pool_match(pattern: str, principal: str) -> tuple[K, str | None]:
+def gke_identity(text: str) -> tuple[str, str, str] | None:
+    """(project id, namespace, Kubernetes service account) of a GKE workload identity in either
+    spelling (module docstring), else None."""
+    legacy = GKE_LEGACY.fullmatch(text)
+    if legacy:
+        return legacy.group("project").lower(), legacy.group("ns"), legacy.group("ksa")
+    m = WIF_POOL.fullmatch(text)
+    if m and text.startswith("principal://") and m.group(2).endswith(".svc.id.goog"):
+        sub = re.fullmatch(r"subject/ns/([^/]+)/sa/([^/]+)", m.group(3))
+        if sub:
+            return m.group(2)[: -len(".svc.id.goog")].lower(), sub.group(1), sub.group(2)
+    return None
+
+
+def _gke_pool_match(pattern: str, identity: tuple[str, str, str]) -> tuple[K, Note | None]:
+    """A workload identity ``principal://`` / ``principalSet://`` against a GKE identity."""
+    m = WIF_POOL.fullmatch(pattern)
+    if m is None:
+        return None, (ReasonKind.UNSUPPORTED, f"principal form {pattern} is not supported")
+    project, namespace, _ = identity
+    if m.group(2).lower() != f"{project}.svc.id.goog":
+        return False, None
+    rest = m.group(3)
+    if pattern.startswith("principal://"):
+        return gke_identity(pattern) == identity, None
+    if rest == "*":
+        return True, None
+    if rest.startswith("namespace/"):
+        return rest == f"namespace/{namespace}", None
+    return None, (ReasonKind.UNSUPPORTED, f"{pattern}: the Kubernetes workload's attributes are not known")
+
+
+def _pool_match(pattern: str, principal: str) -> tuple[K, Note | None]:
     """A workload identity ``principalSet://`` / ``principal://`` against the principal."""
+    identity = gke_identity(principal)
+    if identity is not None:
+        return _gke_pool_match(pattern, identity)
     m, p = WIF_POOL.fullmatch(pattern), WIF_POOL.fullmatch(principal)
     if m is None:
-        return None, f"principal form {pattern} is not supported"
+        return None, (ReasonKind.UNSUPPORTED, f"principal form {pattern} is not supported")
     if pattern == principal:
         return True, None
     if p is None or p.group(1, 2) != m.group(1, 2):
@@ -228,15 +324,31 @@ def _pool_match(pattern: str, principal: str) -> tuple[K, str | None]:
     if rest == "*":
         return True, None
     if own.startswith("subject/") or own == "*":
-        return None, f"{pattern}: the federated principal's attributes are not known"
+        return None, (ReasonKind.UNSUPPORTED, f"{pattern}: the federated principal's attributes are not known")
     return False, None
 
 
-def member_matches(member: str, principal: str, policies: PolicySet) -> tuple[K, str | None]:
+def _sa_set_match(entry: str, principal: str, policies: PolicySet) -> tuple[K, Note | None] | None:
+    """Every service account of a project, folder or organization against the principal (None: not
+    that form). Only a service account is in such a set, and only by where its project sits."""
+    m = SA_SET.fullmatch(entry)
+    if m is None:
+        return None
+    if not principal.startswith("serviceAccount:") or gke_identity(principal) is not None:
+        return False, None
+    if policies.sa_ancestry is None:
+        return None, (ReasonKind.UNSUPPORTED, f"{entry}: which project {principal} belongs to is not known")
+    return m.group(1) in policies.sa_ancestry, None
+
+
+def member_matches(member: str, principal: str, policies: PolicySet) -> tuple[K, Note | None]:
     """Does allow-binding ``member`` include ``principal``? (value, why unknown)."""
     member, principal = normalize_member(member), normalize_member(principal)
     if member == principal:
         return True, None
+    in_set = _sa_set_match(member, principal, policies)
+    if in_set is not None:
+        return in_set
     if member == "allUsers":
         return True, None
     if member == "allAuthenticatedUsers":
@@ -247,25 +359,26 @@ def member_matches(member: str, principal: str, policies: PolicySet) -> tuple[K,
         if member in {normalize_member(g) for g in policies.groups}:
             return True, None
         if member in {normalize_member(g) for g in policies.unknown_groups} and _individual(principal):
-            return None, f"the members of {member} are not known"
+            return None, (ReasonKind.GROUP_MEMBERSHIP, f"the members of {member} are not known")
         return False, None
     if member.startswith("domain:"):
         email = _email(principal)
         return (email is not None and not principal.startswith("group:") and email.endswith("@" + member[7:])), None
     if member.startswith(("user:", "serviceAccount:")):
-        return False, None
+        own = gke_identity(member)
+        return (own is not None and own == gke_identity(principal)), None
     if member.startswith(("principal://", "principalSet://")) and "workloadIdentityPools" in member:
         return _pool_match(member, principal)
     if member.startswith(("projectOwner:", "projectEditor:", "projectViewer:")):
         if principal == "allUsers":
             return False, None
-        return None, f"{member} (holders of a basic role on the project) is not expanded"
+        return None, (ReasonKind.UNSUPPORTED, f"{member} (holders of a basic role on the project) is not expanded")
     if principal == "allUsers":
         return False, None
-    return None, f"member form {member} is not supported"
+    return None, (ReasonKind.UNSUPPORTED, f"member form {member} is not supported")
 
 
-def deny_principal_matches(entry: str, principal: str, policies: PolicySet) -> tuple[K, str | None]:
+def deny_principal_matches(entry: str, principal: str, policies: PolicySet) -> tuple[K, Note | None]:
     """Does a deny rule's principal identifier include ``principal``?"""
     principal = normalize_member(principal)
     if entry == "principalSet://goog/public:all":
@@ -287,12 +400,11 @@ def deny_principal_matches(entry: str, principal: str, policies: PolicySet) -> t
     if entry.startswith("principalSet://goog/cloudIdentityCustomerId/"):
         if principal.startswith("serviceAccount:"):
             return False, None
-        return None, f"{entry}: which users the Cloud Identity customer holds is not known"
-    if re.fullmatch(r"principalSet://cloudresourcemanager\.googleapis\.com/.+/type/ServiceAccount", entry):
-        if not principal.startswith("serviceAccount:"):
-            return False, None
-        return None, f"{entry}: which project a service account belongs to is not decided here"
-    return None, f"deny principal form {entry} is not supported"
+        return None, (ReasonKind.UNSUPPORTED, f"{entry}: which users the Cloud Identity customer holds is not known")
+    in_set = _sa_set_match(entry, principal, policies)
+    if in_set is not None:
+        return in_set
+    return None, (ReasonKind.UNSUPPORTED, f"deny principal form {entry} is not supported")
 
 
 # --- Permissions ------------------------------------------------------------------------------
@@ -329,7 +441,8 @@ class CompiledBinding:
     """A binding with its members indexed: ``direct`` holds the forms that match exactly the
     principals whose keys (:func:`principal_keys`) include them (``user:``, ``serviceAccount:``,
     ``group:``, ``domain:``, ``allUsers``, ``allAuthenticatedUsers``; normalized -> as written);
-    ``others`` the forms :func:`member_matches` decides one by one."""
+    ``others`` the forms :func:`member_matches` decides one by one (a GKE member is both: it is
+    also held by the workload identity forms of its pool)."""
 
     role: str
     condition: cel.Cond | None
@@ -341,31 +454,40 @@ class CompiledBinding:
 DIRECT_FORMS = ("user:", "serviceAccount:", "group:", "domain:")
 
 
-def compile_bindings(policy: Mapping[str, Any]) -> tuple[CompiledBinding, ...]:
+def compile_bindings(policy: Mapping[str, object]) -> tuple[CompiledBinding, ...]:
     """An IAM Policy JSON's bindings, compiled (see :class:`CompiledBinding`)."""
     out = []
-    for binding in policy.get("bindings") or ():
+    for binding in _list(policy.get("bindings")):
+        if not isinstance(binding, Mapping):
+            continue
         cond_doc = binding.get("condition") or None
         direct: dict[str, str] = {}
         others: list[str] = []
-        for member in binding.get("members") or ():
-            member = str(member)
+        for raw in _list(binding.get("members")):
+            member = str(raw)
             if member.startswith("deleted:"):
                 continue
-            if member.startswith(DIRECT_FORMS) or member in ("allUsers", "allAuthenticatedUsers"):
+            if (member.startswith(DIRECT_FORMS) or member in ("allUsers", "allAuthenticatedUsers")) and (
+                gke_identity(member) is None
+            ):
                 direct.setdefault(normalize_member(member), member)
             else:
                 others.append(member)
+        cond_map = cond_doc if isinstance(cond_doc, Mapping) else None
         out.append(
             CompiledBinding(
                 role=str(binding.get("role", "")),
-                condition=condition_of(str(cond_doc.get("expression", ""))) if cond_doc else None,
-                title=str(cond_doc.get("title") or cond_doc.get("expression")) if cond_doc else None,
+                condition=condition_of(str(cond_map.get("expression", ""))) if cond_map else None,
+                title=str(cond_map.get("title") or cond_map.get("expression")) if cond_map else None,
                 direct=direct,
                 others=tuple(others),
             )
         )
     return tuple(out)
+
+
+def _list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 def principal_keys(principal: str, policies: PolicySet) -> frozenset[str]:
@@ -383,16 +505,18 @@ def principal_keys(principal: str, policies: PolicySet) -> frozenset[str]:
 
 def binding_members(
     binding: CompiledBinding, principal: str, keys: frozenset[str], unknown_groups: frozenset[str], policies: PolicySet
-) -> list[tuple[str, K, str | None]]:
+) -> list[tuple[str, K, Note | None]]:
     """The members of ``binding`` that include (True) or may include (None) ``principal``; the
     same as :func:`member_matches` on each member, without visiting every member."""
-    out: list[tuple[str, K, str | None]] = [
+    out: list[tuple[str, K, Note | None]] = [
         (binding.direct[k], True, None) for k in sorted(keys & binding.direct.keys())
     ]
     if unknown_groups and _individual(normalize_member(principal)):
         for g in sorted(unknown_groups & binding.direct.keys()):
             if g not in keys:
-                out.append((binding.direct[g], None, f"the members of {g} are not known"))
+                out.append(
+                    (binding.direct[g], None, (ReasonKind.GROUP_MEMBERSHIP, f"the members of {g} are not known"))
+                )
     for member in binding.others:
         matched, why = member_matches(member, principal, policies)
         if matched is not False:
@@ -404,46 +528,64 @@ def prepare(principal: str, permission: str, policies: PolicySet) -> Prepared:
     """The grants and deny rules that could apply to (principal, permission), with every part
     that does not depend on request attributes decided."""
     grants: list[Grant] = []
+    inert: list[Inert] = []
     keys = principal_keys(principal, policies)
     unknown_groups = frozenset(normalize_member(g) for g in policies.unknown_groups)
-    for node, policy in policies.allow:
+    for index, (node, policy) in enumerate(policies.allow):
         compiled = policies.compiled.get(id(policy)) or compile_bindings(policy)
+        policy_id = policies.allow_id(index)
         for binding in compiled:
             perms = policies.roles.get(binding.role)
             role_value: K = None if perms is None else permission in perms
             if role_value is False:
                 continue
+            disabled_role = binding.role in policies.disabled_roles
             for member, matched, why in binding_members(binding, principal, keys, unknown_groups, policies):
                 grant_notes = [n for n in (why,) if n]
                 if role_value is None:
-                    grant_notes.append(f"role {binding.role} not in the snapshot")
-                value = k_and((role_value, matched))
-                grants.append(
-                    Grant(node, binding.role, member, value, binding.condition, binding.title, tuple(grant_notes))
+                    grant_notes.append((ReasonKind.MISSING, f"role {binding.role} not in the snapshot"))
+                grant = Grant(
+                    node,
+                    binding.role,
+                    member,
+                    k_and((role_value, matched)),
+                    binding.condition,
+                    binding.title,
+                    tuple(grant_notes),
+                    policy_id,
                 )
+                if disabled_role:
+                    inert.append(Inert(grant))
+                else:
+                    grants.append(grant)
     denies: list[DenyCase] = []
     for node, policy in policies.deny:
         name = str(policy.get("name") or node)
-        for i, wrapper in enumerate(policy.get("rules") or ()):
-            rule = wrapper.get("denyRule") or {}
-            notes: list[str] = []
+        for i, wrapper in enumerate(_list(policy.get("rules"))):
+            rule = wrapper.get("denyRule") if isinstance(wrapper, Mapping) else None
+            rule = rule if isinstance(rule, Mapping) else {}
+            notes: list[Note] = []
             value = k_and(
                 (
-                    _any_principal(rule.get("deniedPrincipals") or (), principal, policies, notes),
-                    k_not(_any_principal(rule.get("exceptionPrincipals") or (), principal, policies, notes)),
-                    any(deny_permission_matches(p, permission) for p in rule.get("deniedPermissions") or ()),
-                    not any(deny_permission_matches(p, permission) for p in rule.get("exceptionPermissions") or ()),
+                    _any_principal(_list(rule.get("deniedPrincipals")), principal, policies, notes),
+                    k_not(_any_principal(_list(rule.get("exceptionPrincipals")), principal, policies, notes)),
+                    any(deny_permission_matches(str(p), permission) for p in _list(rule.get("deniedPermissions"))),
+                    not any(
+                        deny_permission_matches(str(p), permission) for p in _list(rule.get("exceptionPermissions"))
+                    ),
                 )
             )
             if value is False:
                 continue
             cond_doc = rule.get("denialCondition") or None
-            cond = condition_of(str(cond_doc.get("expression", ""))) if cond_doc else None
+            cond = condition_of(str(cond_doc.get("expression", ""))) if isinstance(cond_doc, Mapping) else None
             denies.append(DenyCase(name, node, i, value, cond, tuple(notes)))
-    return Prepared(tuple(grants), tuple(denies), policies.disabled, tuple(node for node, _ in policies.allow))
+    return Prepared(
+        tuple(grants), tuple(denies), policies.disabled, tuple(node for node, _ in policies.allow), tuple(inert)
+    )
 
 
-def _any_principal(entries: Iterable[str], principal: str, policies: PolicySet, notes: list[str]) -> K:
+def _any_principal(entries: Iterable[object], principal: str, policies: PolicySet, notes: list[Note]) -> K:
     values: list[K] = []
     for entry in entries:
         value, why = deny_principal_matches(str(entry), principal, policies)
@@ -456,61 +598,72 @@ def _any_principal(entries: Iterable[str], principal: str, policies: PolicySet, 
 # --- Deciding ---------------------------------------------------------------------------------
 
 
+def doubt(label: str, notes: Iterable[Note], *, policy: str | None, scope: str, statement: int | None = None) -> Reason:
+    """One unknown case as a reason: its kind is the first note's (group membership, a missing
+    role, an unsupported construct), its detail all of them."""
+    items = list(dict.fromkeys(notes))
+    kind = items[0][0] if items else ReasonKind.UNKNOWN
+    detail = f"{label}: {'; '.join(text for _, text in items)}" if items else label
+    return Reason(kind=kind, detail=detail, policy=policy, scope=scope, statement=statement)
+
+
 def combine(
     prepared: Prepared,
     principal: str,
     permission: str,
-    grant_values: list[tuple[Grant, K, list[str]]],
-    deny_values: list[tuple[DenyCase, K, list[str]]],
-) -> Answer:
-    """The decision from each grant's and deny rule's value (with the reasons of unknown ones)."""
+    grant_values: list[tuple[Grant, K, list[Note]]],
+    deny_values: list[tuple[DenyCase, K, list[Note]]],
+) -> Outcome:
+    """The decision from each grant's and deny rule's value (with the notes of unknown ones)."""
     if prepared.disabled:
-        return Answer(
-            None,
-            "implicit_deny",
-            [{"kind": "disabled", "detail": f"{principal} is disabled or deleted: it cannot act"}],
+        return Outcome(
+            decision=Decision.IMPLICIT_DENY,
+            reasons=(Reason(kind=ReasonKind.DISABLED, detail=f"{principal} is disabled or deleted: it cannot act"),),
         )
     deny = k_or(v for _, v, _ in deny_values)
     allow = k_or(v for _, v, _ in grant_values)
     if deny is True:
-        return Answer(None, "explicit_deny", [d.reason() for d, v, _ in deny_values if v is True])
+        return Outcome(
+            decision=Decision.EXPLICIT_DENY, reasons=tuple(d.reason() for d, v, _ in deny_values if v is True)
+        )
     if allow is True and deny is False:
-        return Answer(None, "allowed", [g.reason() for g, v, _ in grant_values if v is True])
+        return Outcome(decision=Decision.ALLOWED, reasons=tuple(g.reason() for g, v, _ in grant_values if v is True))
     if allow is False:
         where = ", ".join(prepared.nodes) or "no node"
-        return Answer(
-            None,
-            "implicit_deny",
-            [{"kind": "no_allow", "detail": f"no binding on {where} grants {permission} to {principal}"}],
-        )
-    reasons: list[dict[str, Any]] = []
+        no_allow = Reason(kind=ReasonKind.NO_ALLOW, detail=f"no binding on {where} grants {permission} to {principal}")
+        return Outcome(decision=Decision.IMPLICIT_DENY, reasons=(no_allow, *(i.reason() for i in prepared.inert)))
+    reasons: list[Reason] = []
     for grant, value, why in grant_values:
         if value is None:
-            reasons.append({"kind": "unknown", "detail": f"{grant.label}: {'; '.join(why)}", "node": grant.node})
+            reasons.append(doubt(grant.label, why, policy=grant.policy or None, scope=grant.node))
     for case, value, why in deny_values:
         if value is None:
-            reasons.append({"kind": "unknown", "detail": f"{case.label}: {'; '.join(why)}", "node": case.node})
-    return Answer(None, "unknown", reasons)
+            reasons.append(doubt(case.label, why, policy=case.policy, scope=case.node, statement=case.rule))
+    return Outcome(decision=Decision.UNKNOWN, reasons=tuple(reasons))
 
 
-def evaluate_prepared(prepared: Prepared, request: Request) -> Answer:
+def condition_notes(texts: Iterable[str]) -> list[Note]:
+    return [(ReasonKind.UNSUPPORTED, t) for t in texts]
+
+
+def evaluate_prepared(prepared: Prepared, request: Request) -> Outcome:
     env = request.env()
-    grant_values: list[tuple[Grant, K, list[str]]] = []
+    grant_values: list[tuple[Grant, K, list[Note]]] = []
     for grant in prepared.grants:
-        why = list(grant.notes)
-        value = k_and((grant.static, True if grant.condition is None else cel.evaluate(grant.condition, env, why)))
-        grant_values.append((grant, value, why))
-    deny_values: list[tuple[DenyCase, K, list[str]]] = []
+        texts: list[str] = []
+        value = k_and((grant.static, True if grant.condition is None else cel.evaluate(grant.condition, env, texts)))
+        grant_values.append((grant, value, [*grant.notes, *condition_notes(texts)]))
+    deny_values: list[tuple[DenyCase, K, list[Note]]] = []
     for case in prepared.denies:
-        why = list(case.notes)
-        value = k_and((case.static, True if case.condition is None else cel.evaluate(case.condition, env, why)))
-        deny_values.append((case, value, why))
-    answer = combine(prepared, request.principal, request.permission, grant_values, deny_values)
-    if answer.decision == "allowed":
-        answer.witness = request.witness()
-    return answer
+        texts = []
+        value = k_and((case.static, True if case.condition is None else cel.evaluate(case.condition, env, texts)))
+        deny_values.append((case, value, [*case.notes, *condition_notes(texts)]))
+    outcome = combine(prepared, request.principal, request.permission, grant_values, deny_values)
+    if outcome.decision is Decision.ALLOWED:
+        return Outcome(decision=outcome.decision, reasons=outcome.reasons, witness=request.witness())
+    return outcome
 
 
-def decide(request: Request, policies: PolicySet) -> Answer:
+def decide(request: Request, policies: PolicySet) -> Outcome:
     """Decide one concrete request (see the module docstring for the order)."""
     return evaluate_prepared(prepare(request.principal, request.permission, policies), request)

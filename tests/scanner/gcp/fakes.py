@@ -50,6 +50,7 @@ class Estate:
     unreachable: list[str] = field(default_factory=list)  # locations functions.list cannot reach
     groups: dict[str, str] = field(default_factory=dict)  # Cloud Identity: group email -> groups/<id>
     memberships: dict[str, list[JsonObject]] = field(default_factory=dict)  # groups/<id> -> memberships
+    iam_search: list[JsonObject] = field(default_factory=list)  # Cloud Asset searchAllIamPolicies results
     denied: set[tuple[str, str]] = field(default_factory=set)  # (method, resource name)
     unauthenticated: set[str] = field(default_factory=set)  # gRPC methods answering UNAUTHENTICATED
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, resource name)
@@ -93,6 +94,7 @@ INSTANCES_PATH = re.compile(r"^/compute/v1/projects/(?P<project>[^/]+)/aggregate
 RUN_PATH = re.compile(r"^/v2/projects/(?P<project>[^/]+)/locations/-/services$")
 FUNCTIONS_PATH = re.compile(r"^/v2/projects/(?P<project>[^/]+)/locations/-/functions$")
 MEMBERSHIPS_PATH = re.compile(r"^/v1/(?P<group>groups/[^/]+)/memberships$")
+SEARCH_PATH = re.compile(r"^/v1/(?P<scope>(organizations|folders|projects)/[^/:]+):searchAllIamPolicies$")
 
 
 class ResourceManagerFake:
@@ -214,6 +216,11 @@ class _RestHandler(BaseHTTPRequestHandler):
                 zones.setdefault(zone, {"instances": []})["instances"].append(instance)
             answer = {"kind": "compute#instanceAggregatedList", "items": zones}
             return 200, {**answer, **({"nextPageToken": token} if token else {})}
+        if match := SEARCH_PATH.match(path):
+            if not estate.record("searchAllIamPolicies", match["scope"]):
+                return 403, _error(403, "PERMISSION_DENIED", "cloudasset.assets.searchAllIamPolicies denied")
+            chunk, token = page(estate.iam_search, query.get("pageToken", ""))
+            return 200, {"results": chunk, **({"nextPageToken": token} if token else {})}
         if path == "/v1/groups:lookup":
             email = query.get("groupKey.id", "")
             if not estate.record("groups.lookup", email):

@@ -16,7 +16,7 @@ from google.cloud import iam_admin_v1, iam_v2, resourcemanager_v3
 from google.cloud.iam_admin_v1.services.iam.transports import IAMGrpcTransport
 from google.cloud.iam_v2.services.policies.transports import PoliciesGrpcTransport
 
-from models import CoverageStatus, WorkloadKind
+from models import CoverageStatus, Covers, WorkloadKind
 from scanner.errors import ScanError
 from scanner.gcp.live import GcpClients, collect_gcp, default_clients, scan_gcp
 from scanner.gcp.normalize import normalize_gcp
@@ -56,6 +56,7 @@ FILES = [
     "group-payments-oncall-memberships.json",
 ]
 READ_METHODS = {
+    "searchAllIamPolicies",
     "organizations.get",
     "organizations.getIamPolicy",
     "folders.get",
@@ -164,6 +165,7 @@ def live_clients(estate: Estate) -> Iterator[GcpClients]:
                 run_endpoint=rest.endpoint,
                 functions_endpoint=rest.endpoint,
                 identity_endpoint=rest.endpoint,
+                asset_endpoint=rest.endpoint,
             ),
             timeout=10.0,
         )
@@ -383,3 +385,36 @@ def test_no_application_default_credentials_is_one_clear_line(monkeypatch: pytes
     with pytest.raises(ScanError, match="no Google Cloud credentials found") as info:
         default_clients()
     assert "gcloud auth application-default login" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_resource_policies_under_nested_folders_come_from_the_asset_search() -> None:
+    """Live, a bucket's own policy comes from Cloud Asset ``searchAllIamPolicies``; its result lists
+    two folders in no documented order, and the bucket is still filed under its project."""
+    estate = fixture_estate()
+    bucket = "//storage.googleapis.com/acme-nested-assets"
+    estate.iam_search = [
+        {
+            "resource": bucket,
+            "assetType": "storage.googleapis.com/Bucket",
+            "project": "projects/100000000001",
+            "folders": ["folders/111111111111", "folders/333333333333"],
+            "organization": ORG,
+            "policy": {"bindings": [{"role": "roles/storage.objectViewer", "members": ["user:bob@example.com"]}]},
+        }
+    ]
+    parts = collect(estate, organization="123456789012", projects=[])
+    resource = by_id(parts.resources)[bucket]
+    assert resource.scope_id == APP  # type: ignore[attr-defined]
+    assert f"{bucket}#iam-policy" in by_id(parts.policies)
+    search = next(c for c in parts.coverage if c.operation == "searchAllIamPolicies")
+    assert search.status is CoverageStatus.OK and search.scope_id == ORG
+    assert ("searchAllIamPolicies", ORG) in estate.calls
+
+
+def test_a_denied_asset_search_is_a_gap_about_resource_policies_only() -> None:
+    estate = fixture_estate()
+    estate.denied = {("searchAllIamPolicies", ORG)}
+    parts = collect(estate, organization="123456789012", projects=[])
+    gap = next(c for c in parts.coverage if c.operation == "searchAllIamPolicies")
+    assert gap.status is CoverageStatus.DENIED
+    assert gap.covers == (Covers.RESOURCE_POLICIES,)
