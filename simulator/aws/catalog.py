@@ -21,7 +21,7 @@ GLOBAL_KEYS: dict[str, str] = {
     "aws:calledviafirst": "String",
     "aws:calledvialast": "String",
     "aws:currenttime": "Date",
-    "aws:epochtime": "Date",
+    "aws:epochtime": "Epoch",  # documented as both Date and Numeric: epoch seconds
     "aws:federatedprovider": "String",
     "aws:multifactorauthage": "Numeric",
     "aws:multifactorauthpresent": "Bool",
@@ -74,6 +74,7 @@ SORTS = {
     "Bool": "bool",
     "Boolean": "bool",
     "IPAddress": "ip",
+    "Epoch": "epoch",  # whole seconds since the epoch, compared by Date and by Numeric operators
 }
 
 
@@ -90,7 +91,7 @@ class ActionInfo:
 
 @dataclass(frozen=True)
 class KeyType:
-    sort: str  # string | numeric | date | bool | ip
+    sort: str  # string | numeric | date | bool | ip | epoch (both date and numeric)
     multi: bool
 
 

@@ -18,6 +18,20 @@ module-level state. The request's parts are concrete or free:
   the text as unparseable. A free key's values take its documented type (catalog), or the type
   its operators imply.
 
+- **policy variables**: a statement holds only where each of its variables resolves (its key has
+  one value, or is absent and the variable has a default): AWS makes a statement with an
+  unresolvable variable invalid, so it neither allows nor denies, and a NotResource with such a
+  variable matches nothing. Free keys may be absent or present (their value count is a variable).
+  With a free resource, each variable pattern over resource cells is a free "hit" inside its
+  abstraction (exact for a variable used once; otherwise compare realizes the values or says
+  unknown).
+- **aws:EpochTime** (documented as Date and Numeric) is one integer of seconds that Numeric
+  operators read as a number and Date operators as a time.
+
+Every connective goes straight through the C API and each distinct element, action list,
+condition and variable guard is encoded once per question, so policies of thousands of
+statements encode in seconds.
+
 Constructs z3 cannot decide here make a statement *unsupported* (see semantics.py for how the
 bounds treat it): a key used with operators of two typed families while free, a variable inside
 an IgnoreCase comparison on a free key.
@@ -25,6 +39,7 @@ an IgnoreCase comparison on a free key.
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -131,14 +146,16 @@ def action_classes(catalog: Catalog, patterns: tuple[str, ...], keep_unmatched: 
     can reach them). Literal patterns the catalog lacks become classes of their own (unknown).
     """
     signatures: dict[str, set[int]] = {}
+    # "*" matches every action: it splits no class, so it joins every signature at the end.
+    universal = frozenset(i for i, p in enumerate(patterns) if p == "*")
+    if universal:
+        keep_unmatched = True
     for index, pattern in enumerate(patterns):
         service = pattern.split(":", 1)[0]
         if pattern == "*":
-            candidates: Iterable[str] = catalog.actions
-        elif "*" in service or "?" in service:
-            candidates = catalog.actions
-        else:
-            candidates = catalog.by_service.get(service, ())
+            continue
+        wild_service = "*" in service or "?" in service
+        candidates: Iterable[str] = catalog.actions if wild_service else catalog.by_service.get(service, ())
         if "*" in pattern or "?" in pattern:
             regex = _glob(pattern)
             hits = [a for a in candidates if regex.match(a)]
@@ -148,11 +165,11 @@ def action_classes(catalog: Catalog, patterns: tuple[str, ...], keep_unmatched: 
             signatures.setdefault(action, set()).add(index)
     groups: dict[frozenset[int], list[str]] = {}
     for action, hit_by in signatures.items():
-        groups.setdefault(frozenset(hit_by), []).append(action)
+        groups.setdefault(frozenset(hit_by) | universal, []).append(action)
     if keep_unmatched:
         unmatched = [a for a in catalog.actions if a not in signatures]
         if unmatched:
-            groups.setdefault(frozenset(), []).extend(unmatched)
+            groups.setdefault(universal, []).extend(unmatched)
     classes = []
     for sig, members in sorted(groups.items(), key=lambda kv: (len(kv[0]), sorted(kv[0]))):
         members.sort()
@@ -199,18 +216,20 @@ class KeyUsage:
     clauses: int = 0
     qualified: bool = False
     in_patterns: bool = False
+    in_values: bool = False  # a variable in some condition's values
     ignore_case_vars: bool = False
 
 
 def key_usage(documents: Sequence[PolicyDocument]) -> dict[str, KeyUsage]:
     usage: dict[str, KeyUsage] = {}
 
-    def note_vars(patterns: Iterable[Pattern], ignore_case: bool = False) -> None:
+    def note_vars(patterns: Iterable[Pattern], ignore_case: bool = False, value: bool = False) -> None:
         for pattern in patterns:
             for part in pattern:
                 if isinstance(part, Var):
                     u = usage.setdefault(part.key, KeyUsage())
                     u.in_patterns = True
+                    u.in_values |= value
                     u.ignore_case_vars |= ignore_case
 
     for doc in documents:
@@ -222,7 +241,7 @@ def key_usage(documents: Sequence[PolicyDocument]) -> dict[str, KeyUsage]:
                 u.qualified |= c.qualifier is not None
                 if c.family != "null":
                     u.families.add("string" if c.family in ("string", "arn", "binary") else c.family)
-                note_vars(c.patterns, ignore_case=c.test == "equals_ignore_case")
+                note_vars(c.patterns, ignore_case=c.test == "equals_ignore_case", value=True)
     return usage
 
 
@@ -349,6 +368,11 @@ class CellsTooCostly(Exception):
     """Cutting the resource space took longer than the question's timeout."""
 
 
+class DeadlineExceeded(Exception):
+    """The question's deadline passed while it was being encoded or searched: its answer is
+    unknown (the message says where the time went)."""
+
+
 class ResourceCells:
     """The resource space cut by a question's resource *elements*.
 
@@ -376,18 +400,36 @@ class ResourceCells:
         self.formats = None if formats is None else tuple(sorted(set(formats)))
         self._unit_formats: dict[int, frozenset[str]] = {}
         self.python = [[_pattern_python(p) for p in unit] for unit in self.units]
+        # Patterns by their fixed beginning: a text can only match a pattern whose beginning is a
+        # prefix of it, so "does some outside unit hold this text" looks up the text's prefixes
+        # instead of trying every unit (policies with thousands of distinct resources).
+        self._by_head: dict[str, list[tuple[int, re.Pattern[str]]]] = {}
+        self._units_of: dict[Pattern, set[int]] = {}
+        for n, unit in enumerate(self.units):
+            for pattern, regex in zip(unit, self.python[n], strict=True):
+                self._by_head.setdefault(_literal_ends(pattern)[0], []).append((n, regex))
+                self._units_of.setdefault(pattern, set()).add(n)
         self.timeout_ms = timeout_ms
         self.universe = session.generic_resource(catalog)
         self.regexes = [_union([session.pattern_regex(p) for p in unit], session) for unit in self.units]
         cells = [Cell(frozenset(), "*")]
         outside: dict[frozenset[int], set[int]] = {frozenset(): set()}
         deadline = time.monotonic() + timeout_ms / 1000
+        heads: list[tuple[str, int]] = []  # (fixed beginning, unit) of the units cut so far, sorted
         for index in range(len(self.units)):
             if time.monotonic() > deadline:
                 raise CellsTooCostly(f"{len(self.units)} resource elements")
+            meeting = self._meeting_units(index, heads)
             split: list[Cell] = []
-            for cell in cells:
+            for n, cell in enumerate(cells):
+                if n % 256 == 0 and time.monotonic() > deadline:
+                    raise CellsTooCostly(f"{len(self.units)} resource elements")
                 out_set = outside[cell.inside]
+                if cell.inside and not cell.inside <= meeting:
+                    # the unit is shown disjoint from one the cell is inside: it misses the cell
+                    split.append(cell)
+                    out_set.add(index)
+                    continue
                 inside = cell.inside | {index}
                 if self.holds(index, cell.sample):
                     split.append(Cell(inside, cell.sample))
@@ -398,20 +440,30 @@ class ResourceCells:
                     outside[inside] = set(out_set)
                 else:
                     split.append(Cell(cell.inside, cell.sample))
-                    outside[cell.inside] = out_set | {index}
                     other = self._sample(inside, out_set)
                     if other is not None:
                         split.append(Cell(inside, other))
                         outside[inside] = set(out_set)
+                    out_set.add(index)  # each cell owns its set: updated in place, not copied
             cells = split
+            for pattern in self.units[index]:
+                bisect.insort(heads, (_literal_ends(pattern)[0], index))
         self.cells = cells
         self.outside = {c.inside: frozenset(outside[c.inside]) for c in cells}
+        self._members: dict[int, list[int]] | None = None
 
     def holds(self, unit: int, text: str) -> bool:
         return any(regex.match(text) for regex in self.python[unit])
 
     def in_cell(self, inside: Iterable[int], outside: Iterable[int], text: str) -> bool:
-        return all(self.holds(i, text) for i in inside) and not any(self.holds(j, text) for j in outside)
+        if not all(self.holds(i, text) for i in inside):
+            return False
+        excluded = outside if isinstance(outside, set | frozenset) else set(outside)
+        for end in range(len(text) + 1):
+            for unit, regex in self._by_head.get(text[:end], ()):
+                if unit in excluded and regex.match(text):
+                    return False
+        return True
 
     def candidates(self, inside: Iterable[int]) -> list[str]:
         """Cheap guesses for a member: each pattern of each unit with its wildcards filled."""
@@ -437,6 +489,8 @@ class ResourceCells:
                 return text == "*" or ARN_SHAPE.match(text) is not None
             return self.typed(text, formats)
 
+        if self._inside_disjoint(inside):
+            return None
         arn_chars = self.session.arn_chars
         guesses = self.candidates(sorted(inside))
         if formats is not None:
@@ -458,13 +512,46 @@ class ResourceCells:
             return found
         return UNSURE  # kept: a cell that may be empty (typed_resource settles it if it is chosen)
 
+    def _meeting_units(self, index: int, heads: list[tuple[str, int]]) -> set[int]:
+        """The units cut so far that unit ``index`` is not shown disjoint from: found by their
+        fixed beginnings (one must begin the other), then checked by their ends."""
+        found: set[int] = set()
+        for pattern in self.units[index]:
+            head = _literal_ends(pattern)[0]
+            for end in range(len(head) + 1):  # units whose beginning begins this head
+                prefix = head[:end]
+                at = bisect.bisect_left(heads, (prefix, -1))
+                while at < len(heads) and heads[at][0] == prefix:
+                    found.add(heads[at][1])
+                    at += 1
+            at = bisect.bisect_left(heads, (head, -1))  # units whose beginning this head begins
+            while at < len(heads) and heads[at][0].startswith(head):
+                found.add(heads[at][1])
+                at += 1
+        return {u for u in found if not self._units_disjoint(u, index)}
+
+    def _units_disjoint(self, a: int, b: int) -> bool:
+        """Every pattern of unit ``a`` is shown disjoint from every pattern of unit ``b``."""
+        return all(_disjoint(p, q) for p in self.units[a] for q in self.units[b])
+
+    def _inside_disjoint(self, inside: frozenset[int]) -> bool:
+        """Two inside units are shown disjoint (by their fixed beginnings and ends): the cell is
+        empty. Cheap, and it spares the automaton search for most cells of policies with many
+        distinct resources."""
+        units = sorted(inside)
+        return any(self._units_disjoint(a, b) for i, a in enumerate(units) for b in units[i + 1 :])
+
     def _covered(self, inside: Iterable[int], outside: Iterable[int]) -> bool:
         """Some inside unit's patterns all belong to outside units (or an outside unit is
         ``*``): the cell is empty."""
-        excluded = {p for j in outside for p in self.units[j]}
-        if (Star(),) in excluded:
+        excluded = outside if isinstance(outside, set | frozenset) else set(outside)
+
+        def out(pattern: Pattern) -> bool:
+            return any(j in excluded for j in self._units_of.get(pattern, ()))
+
+        if out((Star(),)):
             return True
-        return any(all(p in excluded for p in self.units[i]) for i in inside)
+        return any(all(out(p) for p in self.units[i]) for i in inside)
 
     def typed_formats(self, inside: Iterable[int]) -> tuple[str, ...] | None:
         """The universe's formats that may meet every inside unit, sorted (None: an untyped
@@ -524,7 +611,13 @@ class ResourceCells:
         return positive, negative
 
     def members(self, unit: int) -> list[int]:
-        return [n for n, cell in enumerate(self.cells) if unit in cell.inside]
+        """The cells inside ``unit`` (indexed once: every element asks)."""
+        if self._members is None:
+            self._members = {}
+            for n, cell in enumerate(self.cells):
+                for u in cell.inside:
+                    self._members.setdefault(u, []).append(n)
+        return self._members.get(unit, [])
 
     def cell_regex(self, n: int) -> tuple[list[Any], list[Any]]:
         """Regexes a string must match (and must not) to be a member of cell ``n``."""
@@ -536,10 +629,19 @@ def _union(regexes: list[Any], session: Z3Session) -> Any:
     return regexes[0] if len(regexes) == 1 else z3.Union(*regexes)
 
 
-def _unit_index(units: list[Unit], unit: Unit) -> int:
-    if unit not in units:
-        units.append(unit)
-    return units.index(unit)
+class _Units:
+    """Units in order of first use, each once."""
+
+    def __init__(self) -> None:
+        self.units: list[Unit] = []
+        self._index: dict[Unit, int] = {}
+
+    def __call__(self, unit: Unit) -> int:
+        found = self._index.get(unit)
+        if found is None:
+            found = self._index[unit] = len(self.units)
+            self.units.append(unit)
+        return found
 
 
 def _abstract(pattern: Pattern) -> Pattern:
@@ -547,17 +649,34 @@ def _abstract(pattern: Pattern) -> Pattern:
     return tuple(Star() if isinstance(p, Var) else p for p in pattern)
 
 
-def _cells_apply(patterns: Sequence[Pattern], usage: dict[str, KeyUsage]) -> bool:
-    """Resource cells decide the question exactly when every variable in a resource pattern is
-    used once: in one pattern only, in no condition, without a default, once in that pattern."""
-    seen: dict[str, int] = {}
+def _with_default(pattern: Pattern) -> Pattern | None:
+    """The pattern as it reads when its variable's key is absent: the default in its place (None
+    when the variable has no default)."""
+    out: list[Any] = []
+    for part in pattern:
+        if isinstance(part, Var):
+            if part.default is None:
+                return None
+            out.append(Lit(part.default))
+        else:
+            out.append(part)
+    return tuple(out)
+
+
+def _cells_apply(patterns: Sequence[Pattern], catalog: Catalog) -> bool:
+    """Resource cells can stand for the resource when every resource pattern holds at most one
+    variable, of a key whose values are strings. Each variable pattern is then abstracted (see
+    :meth:`Question._variable_pattern`): exact for a variable used once, an over-approximation
+    otherwise (the witness search realizes the values, or the answer is unknown)."""
     for pattern in patterns:
-        for part in pattern:
-            if isinstance(part, Var):
-                if part.default is not None or usage.get(part.key, KeyUsage()).clauses:
-                    return False
-                seen[part.key] = seen.get(part.key, 0) + 1
-    return all(n == 1 for n in seen.values())
+        variables = [part for part in pattern if isinstance(part, Var)]
+        if len(variables) > 1:
+            return False
+        for part in variables:
+            known = catalog.key_type(part.key)
+            if known is not None and known.sort != "string":
+                return False
+    return True
 
 
 # --- The question -------------------------------------------------------------------------------
@@ -580,10 +699,14 @@ class Question:
         action_universe: Sequence[str] | None = None,
         timeout_ms: int = 10_000,
         session: Z3Session | None = None,
+        deadline: float | None = None,
     ) -> None:
+        """``deadline``: a ``time.monotonic()`` instant no work of this question may pass (the
+        resource cells and typed-resource searches stop there; None: each gets ``timeout_ms``)."""
         self.catalog = catalog
         self.documents = list(documents)
         self.timeout_ms = timeout_ms
+        self.deadline = deadline
         self.session = session or Z3Session()
         self.session.questions += 1
         # Variable names are unique per question, so questions sharing a session never collide.
@@ -601,6 +724,10 @@ class Question:
         self.domain: list[Any] = []
         self.unknown_actions: list[str] = []
         self._stmt_cache: dict[tuple[int, int, str], Any] = {}
+        self._element_cache: dict[tuple[Pattern, ...], Any] = {}
+        self._action_cache: dict[tuple[str, ...], Any] = {}
+        self._condition_cache: dict[Condition, Any] = {}
+        self._guard_cache: dict[tuple[str, bool], Any] = {}
         self._principal_cache: dict[tuple[int, int], PrincipalMatch[Any]] = {}
         self._format_cache = self.session.format_cache
         # action
@@ -635,21 +762,32 @@ class Question:
         self.var_patterns: dict[Pattern, tuple[str, Any]] = {}
         elements = [e for d in documents for s in d.statements for e in (s.resources, s.not_resources) if e is not None]
         unique = list(dict.fromkeys(p for e in elements for p in e))
-        if resource is None and _cells_apply(unique, key_usage(documents)):
-            # Units: each element's variable-free patterns together, each variable pattern alone
-            # (abstracted: its variable read as ``*``).
-            units: list[Unit] = []
-            self.element_units: dict[tuple[Pattern, ...], tuple[int | None, list[tuple[Pattern, int]]]] = {}
-            for element in dict.fromkeys(elements):
-                plain = tuple(p for p in element if not any(isinstance(x, Var) for x in p))
-                plain_unit = _unit_index(units, plain) if plain else None
-                var_units = [(p, _unit_index(units, (_abstract(p),))) for p in element if p not in plain]
-                self.element_units[element] = (plain_unit, var_units)
+        if resource is None and _cells_apply(unique, catalog):
+            # Units: each element's variable-free patterns together (or each such pattern alone,
+            # when there are fewer distinct patterns than distinct elements: cells then grow with
+            # the patterns, not with their combinations), each variable pattern alone (abstracted:
+            # its variable read as ``*``), and a defaulted variable's pattern as it reads with the
+            # default.
+            unit_index = _Units()
+            self.element_units: dict[tuple[Pattern, ...], tuple[list[int], list[tuple[Pattern, int, int | None]]]] = {}
+            plains = {e: tuple(p for p in e if not any(isinstance(x, Var) for x in p)) for e in dict.fromkeys(elements)}
+            per_pattern = len({p for plain in plains.values() for p in plain}) < len(set(plains.values()))
+            for element, plain in plains.items():
+                plain_units = [unit_index((p,)) for p in plain] if per_pattern else [unit_index(plain)] if plain else []
+                var_units = []
+                for p in element:
+                    if p in plain:
+                        continue
+                    defaulted = _with_default(p)
+                    default_unit = unit_index((defaulted,)) if defaulted is not None else None
+                    var_units.append((p, unit_index((_abstract(p),)), default_unit))
+                self.element_units[element] = (plain_units, var_units)
             try:
                 formats = None if any(k.unknown for k in self.classes) else self._class_formats()
-                self.cells = ResourceCells(self.session, catalog, units, timeout_ms, formats)
+                self.cells = ResourceCells(self.session, catalog, unit_index.units, self.remaining_ms(), formats)
             except CellsTooCostly:
                 self.cells = None  # the string encoding below decides instead (or times out: unknown)
+                self.check_deadline(f"cutting the resource space by {len(unit_index.units)} resource elements")
         if self.cells is not None:
             self.resource_cell = z3.Int(self.prefix + "resource_cell", c)
             self.domain.append(z3.And(self.resource_cell >= 0, self.resource_cell < len(self.cells.cells), c))
@@ -674,6 +812,17 @@ class Question:
         self.given_context = context
         self.numeric_scale = self._numeric_scale(documents, context)
 
+    def check_deadline(self, doing: str) -> None:
+        """Raise :class:`DeadlineExceeded` once the question's deadline has passed."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise DeadlineExceeded(f"the time budget ran out while {doing}")
+
+    def remaining_ms(self) -> int:
+        """Milliseconds of the question's budget left (``timeout_ms`` when it has no deadline)."""
+        if self.deadline is None:
+            return self.timeout_ms
+        return max(0, min(self.timeout_ms, int((self.deadline - time.monotonic()) * 1000)))
+
     # -- z3 helpers --
 
     def _is(self, term: Any, constant: Any) -> bool:
@@ -686,7 +835,13 @@ class Question:
             return self.TRUE
         if not terms:
             return self.FALSE
-        return terms[0] if len(terms) == 1 else z3.Or(*terms)
+        return terms[0] if len(terms) == 1 else self._connective(z3.z3core.Z3_mk_or, terms)
+
+    def _connective(self, make: Any, terms: list[Any]) -> Any:
+        """``make`` (Z3_mk_and / Z3_mk_or) over boolean ``terms`` of this context, straight through
+        the C API: z3.And / z3.Or re-check every argument's sort, which dominates large policies."""
+        arguments = (z3.Ast * len(terms))(*(t.as_ast() for t in terms))
+        return z3.BoolRef(make(self.ctx.ref(), len(terms), arguments), self.ctx)
 
     def and_(self, items: Iterable[Any]) -> Any:
         terms = [t for t in items if not self._is(t, self.TRUE)]
@@ -694,7 +849,7 @@ class Question:
             return self.FALSE
         if not terms:
             return self.TRUE
-        return terms[0] if len(terms) == 1 else z3.And(*terms)
+        return terms[0] if len(terms) == 1 else self._connective(z3.z3core.Z3_mk_and, terms)
 
     def not_(self, item: Any) -> Any:
         if self._is(item, self.TRUE):
@@ -709,6 +864,12 @@ class Question:
     # -- action --
 
     def action_matches(self, patterns: tuple[str, ...]) -> Any:
+        cached = self._action_cache.get(patterns)
+        if cached is None:
+            cached = self._action_cache[patterns] = self._action_matches(patterns)
+        return cached
+
+    def _action_matches(self, patterns: tuple[str, ...]) -> Any:
         if self.action_concrete is not None:
             return self.TRUE if any(_glob(p).match(self.action_concrete) for p in patterns) else self.FALSE
         indexes = {self.pattern_index[p] for p in patterns if p in self.pattern_index}
@@ -826,6 +987,12 @@ class Question:
             slot.typed["numeric"] = (valid, z3.Int(f"{self.prefix}num[{key}][{i}]", c))
         elif sort == "date":
             slot.typed["date"] = (valid, z3.Int(f"{self.prefix}date[{key}][{i}]", c))
+        elif sort == "epoch":
+            # One integer of seconds, read by Numeric operators (scaled) and Date ones (milliseconds).
+            seconds = z3.Int(f"{self.prefix}epoch[{key}][{i}]", c)
+            slot.typed["numeric"] = (valid, seconds * self.numeric_scale)
+            slot.typed["date"] = (valid, seconds * 1000)
+            slot.typed["epoch"] = (valid, seconds)
         elif sort == "bool":
             slot.typed["bool"] = (valid, z3.Bool(f"{self.prefix}bool[{key}][{i}]", c))
         elif sort == "ip":
@@ -854,10 +1021,9 @@ class Question:
 
     # -- patterns with variables --
 
-    def pattern_regex(self, pattern: Pattern, *, arn: bool = False, ignore_case: bool = False) -> tuple[Any, Any]:
-        """(guard, regex): the regex of ``pattern`` and the condition under which its variables
-        resolve (present with one value, or absent with a default)."""
-        guards = []
+    def pattern_regex(self, pattern: Pattern, *, arn: bool = False, ignore_case: bool = False) -> Any:
+        """The regex of ``pattern``, its variables read as their values. Whether they resolve is
+        the statement's validity (:meth:`variable_guard`), not part of the match."""
         pieces = []
         literal_colons = sum(p.text.count(":") for p in pattern if isinstance(p, Lit))
         colons_seen = 0
@@ -870,15 +1036,15 @@ class Question:
                 char = self.non_colon if segment_bound else self.any_char
                 pieces.append(z3.Star(char) if isinstance(part, Star) else char)
             else:
-                guard, text = self.variable(part, ignore_case)
-                guards.append(guard)
+                text = self.variable(part, ignore_case)
                 pieces.append(
                     z3.Re(text) if not z3.is_string_value(text) or not ignore_case else self._ci_lit(text.as_string())
                 )
-        regex = pieces[0] if len(pieces) == 1 else z3.Concat(*pieces) if pieces else self.lit("")
-        return self.and_(guards), regex
+        return pieces[0] if len(pieces) == 1 else z3.Concat(*pieces) if pieces else self.lit("")
 
-    def variable(self, part: Var, ignore_case: bool) -> tuple[Any, Any]:
+    def variable(self, part: Var, ignore_case: bool) -> Any:
+        """The string a variable stands for: the key's first value, or its default when the key is
+        absent (meaningful only where :meth:`variable_guard` holds)."""
         var = self.key(part.key)
         if var.free and ignore_case:
             raise Unsupported(f"the variable ${{{part.key}}} inside a case-insensitive comparison")
@@ -886,16 +1052,30 @@ class Question:
             raise Unsupported(f"the variable ${{{part.key}}} names a {var.sort} key")
         if not var.free:
             count = var.count.as_long()
-            if count == 1:
-                return self.TRUE, var.slots[0].text
-            if count == 0 and part.default is not None:
-                return self.TRUE, zstr(part.default, self.ctx)
-            return self.FALSE, zstr("", self.ctx)
-        one = var.count == 1
+            if count >= 1:
+                return var.slots[0].text
+            return zstr(part.default if part.default is not None else "", self.ctx)
         if part.default is None:
-            return one, var.slots[0].text
-        text = z3.If(var.count == 0, zstr(part.default, self.ctx), var.slots[0].text)
-        return z3.Or(one, var.count == 0, self.ctx), text
+            return var.slots[0].text
+        return z3.If(var.count == 0, zstr(part.default, self.ctx), var.slots[0].text)
+
+    def variable_guard(self, part: Var) -> Any:
+        """The variable resolves: its key has exactly one value, or is absent and the variable
+        has a default. AWS: a statement with a variable that does not resolve is invalid (it
+        applies to no request)."""
+        cache_key = (part.key, part.default is not None)
+        cached = self._guard_cache.get(cache_key)
+        if cached is None:
+            cached = self._guard_cache[cache_key] = self._variable_guard(part)
+        return cached
+
+    def _variable_guard(self, part: Var) -> Any:
+        var = self.key(part.key)
+        if not var.free:
+            count = var.count.as_long()
+            return self.TRUE if count == 1 or (count == 0 and part.default is not None) else self.FALSE
+        one = var.count == 1
+        return z3.Or(one, var.count == 0, self.ctx) if part.default is not None else one
 
     def _ci_lit(self, text: str) -> Any:
         pieces = []
@@ -907,29 +1087,44 @@ class Question:
         return pieces[0] if len(pieces) == 1 else z3.Concat(*pieces) if pieces else self.lit("")
 
     def element_matches(self, element: tuple[Pattern, ...]) -> Any:
-        """Some pattern of a Resource / NotResource list holds for the request's resource."""
+        """Some pattern of a Resource / NotResource list holds for the request's resource (one
+        term per distinct element: large policies repeat theirs)."""
+        cached = self._element_cache.get(element)
+        if cached is None:
+            cached = self._element_cache[element] = self._element_matches(element)
+        return cached
+
+    def _element_matches(self, element: tuple[Pattern, ...]) -> Any:
         if self.cells is None:
             return self.or_(self.matches_pattern(self.resource, p) for p in element)
-        plain_unit, var_units = self.element_units[element]
+        plain_units, var_units = self.element_units[element]
         terms = []
-        if plain_unit is not None:
-            terms.append(self.or_(self.resource_cell == n for n in self.cells.members(plain_unit)))
-        terms += [self._variable_pattern(p, unit) for p, unit in var_units]
+        if plain_units:
+            cells = sorted({n for unit in plain_units for n in self.cells.members(unit)})
+            terms.append(self.or_(self.resource_cell == n for n in cells))
+        terms += [self._variable_pattern(p, unit, default_unit) for p, unit, default_unit in var_units]
         return self.or_(terms)
 
-    def _variable_pattern(self, pattern: Pattern, unit: int) -> Any:
+    def _variable_pattern(self, pattern: Pattern, unit: int, default_unit: int | None) -> Any:
+        """A variable pattern over resource cells. The pattern holds with the key's value (one
+        value) only inside its abstraction: a free boolean ``hit`` (one per pattern, shared by
+        every statement that has it) implies that and a single value; with the default it holds
+        when the key is absent and the resource is in the default's cell. For a variable used once
+        this is exact (the decoder sets the value to make it hold or not, as the model says); else
+        it over-approximates, and the witness search realizes the values or blocks the model."""
         assert self.cells is not None
-        in_cell = self.or_(self.resource_cell == n for n in self.cells.members(unit))
-        variables = [p for p in pattern if isinstance(p, Var)]
-        # A single-use variable (see _cells_apply): the pattern can hold exactly when the
-        # resource is in its abstraction and the key has one value; the decoder then sets the
-        # value to make it hold (or not), as the model says.
+        variable = next(p for p in pattern if isinstance(p, Var))
+        key = self.key(variable.key)
         if pattern not in self.var_patterns:
+            in_cell = self.or_(self.resource_cell == n for n in self.cells.members(unit))
             hit = z3.Bool(f"{self.prefix}hit[{len(self.var_patterns)}]", self.ctx)
-            key = self.key(variables[0].key)
             self.domain.append(z3.Implies(hit, z3.And(in_cell, key.count == 1, self.ctx)))
-            self.var_patterns[pattern] = (variables[0].key, hit)
-        return self.var_patterns[pattern][1]
+            self.var_patterns[pattern] = (variable.key, hit)
+        hit = self.var_patterns[pattern][1]
+        if default_unit is None:
+            return hit
+        in_default = self.or_(self.resource_cell == n for n in self.cells.members(default_unit))
+        return self.or_([hit, self.and_([key.count == 0, in_default])])
 
     def _class_formats(self) -> tuple[str, ...] | None:
         """Every ARN format an action of the question's classes takes (None: no classes, so
@@ -975,6 +1170,7 @@ class Question:
         universe = frozenset(self.session.arn_chars)
         pending = []
         for arn_format in ordered[:MAX_FORMAT_CHECKS]:
+            self.check_deadline("looking for a well-typed resource")
             languages = cells.languages(target.inside, outside, _format_pattern(arn_format))
             if languages is None:
                 continue
@@ -991,7 +1187,7 @@ class Question:
         x = z3.String(self.prefix + "typed_resource", self.ctx)
         solver = z3.Solver(ctx=self.ctx)
         solver.add(*(z3.InRe(x, r) for r in inside_regexes), *(z3.Not(z3.InRe(x, r)) for r in outside_regexes))
-        deadline = time.monotonic() + self.timeout_ms / 1000
+        deadline = time.monotonic() + self.remaining_ms() / 1000
         for tried, arn_format in enumerate(ordered):
             remaining = deadline - time.monotonic()
             if remaining <= 0 or tried >= MAX_FORMAT_CHECKS:
@@ -1015,20 +1211,16 @@ class Question:
         has_var = any(isinstance(p, Var) for p in pattern)
         inner = pattern[:-1] if pattern and isinstance(pattern[-1], Star) else pattern
         if has_var and not kw.get("ignore_case") and not any(isinstance(p, Star | AnyChar) for p in inner):
-            guards, pieces = [], []
+            pieces = []
             for part in inner:
                 if isinstance(part, Lit):
                     pieces.append(zstr(part.text, self.ctx))
                 else:
                     assert isinstance(part, Var)
-                    guard, text = self.variable(part, False)
-                    guards.append(guard)
-                    pieces.append(text)
+                    pieces.append(self.variable(part, False))
             joined = pieces[0] if len(pieces) == 1 else z3.Concat(*pieces)
-            test = z3.PrefixOf(joined, term) if inner is not pattern else term == joined
-            return self.and_([*guards, test])
-        guard, regex = self.pattern_regex(pattern, **kw)
-        return self.and_([guard, z3.InRe(term, regex)])
+            return z3.PrefixOf(joined, term) if inner is not pattern else term == joined
+        return z3.InRe(term, self.pattern_regex(pattern, **kw))
 
 
 # --- The statement matcher ----------------------------------------------------------------------
@@ -1048,6 +1240,7 @@ class Z3Matcher:
         if cached is not None:
             return cached
         q = self.q
+        q.check_deadline(f"encoding {policy.label} ({len(policy.statements)} statements)")
         action = (
             q.action_matches(stmt.actions)
             if stmt.actions is not None
@@ -1057,6 +1250,7 @@ class Z3Matcher:
             result = q.FALSE
         else:
             reasons = list(stmt.unsupported)
+            valid = q.and_(q.variable_guard(v) for v in stmt.variables)
             try:
                 resource = self._resource(stmt)
                 conditions = [self._condition(c) for c in stmt.conditions]
@@ -1065,9 +1259,9 @@ class Z3Matcher:
                 resource, conditions = q.TRUE, []
             if reasons:
                 self.unsupported.extend(f"{policy.label} {stmt.label}: {r}" for r in reasons)
-                result = q.and_([action, resource, q.TRUE if bound == "hi" else q.FALSE])
+                result = q.and_([valid, action, resource, q.TRUE if bound == "hi" else q.FALSE])
             else:
-                result = q.and_([action, resource, *conditions])
+                result = q.and_([valid, action, resource, *conditions])
         q._stmt_cache[key] = result
         return result
 
@@ -1086,21 +1280,23 @@ class Z3Matcher:
             return q._principal_cache[key]
         if q.principal_candidates:
             matches = [principal_match(p, stmt) for p in q.principal_candidates]
-            result = PrincipalMatch(
-                exact=q.or_(q.principal_var == i for i, m in enumerate(matches) if m[0]),
-                everyone=q.or_(q.principal_var == i for i, m in enumerate(matches) if m[1]),
-                account=q.or_(q.principal_var == i for i, m in enumerate(matches) if m[2]),
-            )
+            ways = [q.or_(q.principal_var == i for i, m in enumerate(matches) if m[n]) for n in range(4)]
         else:
             assert q.principal is not None
-            exact, everyone, account = principal_terms(q, q.principal, stmt)
-            result = PrincipalMatch(exact=exact, everyone=everyone, account=account)
+            ways = list(principal_terms(q, q.principal, stmt))
+        result = PrincipalMatch(exact=ways[0], wildcard=ways[1], capped=ways[2], account=ways[3])
         q._principal_cache[key] = result
         return result
 
     # -- conditions --
 
     def _condition(self, cond: Condition) -> Any:
+        cached = self.q._condition_cache.get(cond)
+        if cached is None:
+            cached = self.q._condition_cache[cond] = self._encode_condition(cond)
+        return cached
+
+    def _encode_condition(self, cond: Condition) -> Any:
         q = self.q
         var = q.key(cond.key)
         present = var.count >= 1
@@ -1109,7 +1305,7 @@ class Z3Matcher:
             return q.or_(q.not_(present) if w else present for w in wants if w is not None)
         if var.free:
             family = "string" if cond.family in ("string", "arn", "binary") else cond.family
-            if family != var.sort:
+            if family != var.sort and not (var.sort == "epoch" and family in ("numeric", "date")):
                 raise Unsupported(f"{cond.operator} on {cond.key}, a {var.sort} key")
         slot_terms = [self._per_value(cond, slot) for slot in var.slots]
         in_use = [(z3.IntVal(i, q.ctx) < var.count) if var.free else q.TRUE for i in range(len(var.slots))]
@@ -1176,35 +1372,19 @@ class Z3Matcher:
 # --- Principals -----------------------------------------------------------------------------------
 
 
-def principal_terms(q: Question, p: Principal, stmt: Statement) -> tuple[Any, Any, Any]:
-    """(exact, everyone, account) for a concrete principal, as z3 equalities over its ARN."""
-    c = q.ctx
-    arn = zstr(p.arn, c)
-    spec = stmt.principal or stmt.not_principal
-    if spec is None:
-        return q.FALSE, q.FALSE, q.FALSE
-    listed_values = {"aws": spec.aws, "service": spec.service, "federated": spec.federated, "canonical": spec.canonical}
-    exact = q.or_(arn == zstr(v, c) for v in listed_values[p.kind])
-    session_role = q.FALSE
-    account = q.FALSE
-    if p.kind == "aws" and p.account:
-        partition = p.arn.split(":")[1]
-        account_names = [zstr(p.account, c), zstr(f"arn:{partition}:iam::{p.account}:root", c)]
-        account = q.or_(zstr(v, c) == name for v in spec.aws for name in account_names)
-        if p.is_session and p.identity_arn:
-            session_role = q.or_(zstr(v, c) == zstr(p.identity_arn, c) for v in spec.aws)
-    if stmt.not_principal is not None:
-        listed = q.or_([q.TRUE if spec.everyone else q.FALSE, exact, account, session_role])
-        return q.FALSE, z3.simplify(q.not_(listed)), q.FALSE
-    everyone = q.or_([q.TRUE if spec.everyone else q.FALSE, session_role])
-    return z3.simplify(exact), z3.simplify(everyone), z3.simplify(account)
+def principal_terms(q: Question, p: Principal, stmt: Statement) -> tuple[Any, Any, Any, Any]:
+    """(exact, wildcard, capped, account) for a concrete principal (see
+    :class:`semantics.PrincipalMatch`), as z3 constants."""
+    exact, wildcard, capped, account = (q.TRUE if way else q.FALSE for way in principal_match(p, stmt))
+    return exact, wildcard, capped, account
 
 
-def principal_match(p: Principal, stmt: Statement) -> tuple[bool, bool, bool]:
-    """The same as :func:`principal_terms` for a representative principal, in plain Python."""
+def principal_match(p: Principal, stmt: Statement) -> tuple[bool, bool, bool, bool]:
+    """(exact, wildcard, capped, account): how the statement's Principal / NotPrincipal matches
+    ``p`` (see :class:`semantics.PrincipalMatch`)."""
     spec = stmt.principal or stmt.not_principal
     if spec is None:
-        return False, False, False
+        return False, False, False, False
     values = {"aws": spec.aws, "service": spec.service, "federated": spec.federated, "canonical": spec.canonical}
     exact = p.arn in values[p.kind]
     partition = p.arn.split(":")[1] if p.arn.startswith("arn:") else "aws"
@@ -1212,8 +1392,8 @@ def principal_match(p: Principal, stmt: Statement) -> tuple[bool, bool, bool]:
     account = any(v in roots for v in spec.aws)
     session_role = p.is_session and p.identity_arn in spec.aws  # a session named by its role: capped
     if stmt.not_principal is not None:
-        return False, not (spec.everyone or exact or account or session_role), False
-    return exact, spec.everyone or session_role, account
+        return False, False, not (spec.everyone or exact or account or session_role), False
+    return exact, spec.everyone, session_role, account
 
 
 def principal_representatives(documents: Sequence[PolicyDocument]) -> list[Principal]:
@@ -1279,6 +1459,8 @@ def _decode_slot(q: Question, model: Any, var: KeyVar, slot: Slot) -> str:
         return _decimal(number)
     if var.sort == "date":
         return format_date(model.eval(value, model_completion=True).as_long())
+    if var.sort == "epoch":
+        return str(model.eval(value, model_completion=True).as_long())
     if var.sort == "bool":
         return "true" if z3.is_true(model.eval(value, model_completion=True)) else "false"
     version, bits = value

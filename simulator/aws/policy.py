@@ -1,19 +1,42 @@
-"""AWS policy documents parsed into typed statements.
+"""AWS policy documents parsed into typed statements, checked against the IAM policy grammar.
 
-A malformed document (not an object, no Statement, an Effect that is neither Allow nor Deny, both
-Action and NotAction, ...) raises :class:`PolicyError` naming the document and statement. A
-well-formed construct the simulator does not decide (an unknown condition operator, a condition
-value of the wrong shape) does not raise: the statement carries an ``unsupported`` reason, and any
-answer that depends on it is *unknown*, never allowed or denied.
+A document that breaks the grammar raises :class:`PolicyError` naming the document, the statement
+(index and Sid) and the element, as AWS's policy validation would reject it:
+
+- an element that is not part of the grammar (``Resources``, ``Efect``: with the nearest real
+  name), at the top level or in a statement;
+- not an object, no Statement, an Effect that is neither Allow nor Deny, both or neither of
+  Action and NotAction, both Resource and NotResource, both Principal and NotPrincipal;
+- an unknown condition operator or set qualifier (``StringEqulas``: "did you mean StringEquals?"),
+  ``IfExists`` on ``Null``, a condition value that is not a string, number or boolean (or a list
+  of them);
+- rules of the policy's *kind* (see :data:`KINDS`; ``None``: the kind is not known, and only the
+  rules above apply):
+
+  ========  ====================================  ==========================================
+  kind      Principal / NotPrincipal              Resource or NotResource
+  ========  ====================================  ==========================================
+  identity  not allowed                           required
+  boundary  not allowed                           required
+  session   not allowed                           required
+  scp       not allowed                           required in Deny statements
+  resource  one of them required                  optional (ECR repository policies omit it)
+  rcp       Principal required (no NotPrincipal)  required in Deny statements
+  trust     Principal required (no NotPrincipal)  optional (a trust policy's resource is its role)
+  ========  ====================================  ==========================================
+
+A statement the encoding cannot decide carries an ``unsupported`` reason instead (see
+:mod:`simulator.aws.encode`); any answer that depends on it is *unknown*, never allowed or denied.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.aws.values import Pattern, parse_pattern
+from simulator.aws.values import Pattern, Var, parse_pattern
 
 #: operator name (without qualifier and IfExists) -> (family, test, negated)
 OPERATORS: dict[str, tuple[str, str, bool]] = {
@@ -47,6 +70,46 @@ OPERATORS: dict[str, tuple[str, str, bool]] = {
 }
 
 VARIABLES_VERSION = "2012-10-17"
+VERSIONS = ("2012-10-17", "2008-10-17")
+
+#: Policy kinds parse_policy knows: where the document applies decides which elements it needs.
+KINDS = ("identity", "boundary", "session", "scp", "resource", "rcp", "trust")
+#: Kinds whose statements must not name a principal (the principal is whoever the policy is attached to).
+PRINCIPAL_FORBIDDEN = frozenset({"identity", "boundary", "session", "scp"})
+#: Kinds whose statements must name a principal.
+PRINCIPAL_REQUIRED = frozenset({"resource", "rcp", "trust"})
+#: Kinds that may not use NotPrincipal (AWS: not in identity policies, trust policies, SCPs or RCPs).
+NOT_PRINCIPAL_FORBIDDEN = frozenset({"identity", "boundary", "session", "scp", "rcp", "trust"})
+#: Kinds whose every statement needs Resource or NotResource; SCPs and RCPs need one in Deny statements.
+RESOURCE_REQUIRED = frozenset({"identity", "boundary", "session"})
+RESOURCE_REQUIRED_IN_DENY = frozenset({"scp", "rcp"})
+
+TOP_LEVEL_ELEMENTS = ("Version", "Id", "Statement")
+STATEMENT_ELEMENTS = (
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+)
+SET_QUALIFIERS = {"ForAnyValue": "any", "ForAllValues": "all"}
+
+
+def operator_names() -> list[str]:
+    """Every valid condition operator name without a set qualifier (``...IfExists`` too, but not
+    ``NullIfExists``)."""
+    return [*OPERATORS, *(f"{name}IfExists" for name in OPERATORS if name != "Null")]
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """``"; did you mean 'X'?"`` for the nearest choice (difflib, case-insensitive), or ``""``."""
+    lowered = {c.lower(): c for c in choices}
+    near = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean {lowered[near[0]]!r}?" if near else ""
 
 
 class PolicyError(ValueError):
@@ -108,6 +171,14 @@ class Statement:
     def action_patterns(self) -> tuple[str, ...]:
         return self.actions if self.actions is not None else self.not_actions or ()
 
+    @property
+    def variables(self) -> tuple[Var, ...]:
+        """Every policy variable in the statement (Resource / NotResource and condition values),
+        in order of appearance. AWS: a variable that does not resolve makes the statement invalid."""
+        patterns = [*(self.resources or ()), *(self.not_resources or ())]
+        patterns += [p for c in self.conditions for p in c.patterns]
+        return tuple(part for pattern in patterns for part in pattern if isinstance(part, Var))
+
 
 @dataclass(frozen=True)
 class PolicyDocument:
@@ -121,8 +192,41 @@ class PolicyDocument:
         return [f"{self.label} {s.label}: {r}" for s in self.statements for r in s.unsupported]
 
 
-def parse_policy(document: Any, label: str) -> PolicyDocument:
-    """Parse a policy document (a JSON object or its text)."""
+#: The largest document AWS accepts per kind, in characters without whitespace (IAM and
+#: Organizations quotas: inline role policies 10,240, managed policies 6,144, role trust policies
+#: 8,192 at the raised quota, SCPs and RCPs 5,120; resource policies vary by service, the largest
+#: (KMS key policies) 32,768).
+SIZE_LIMITS = {
+    "identity": 10_240,
+    "boundary": 6_144,
+    "session": 2_048,
+    "scp": 5_120,
+    "rcp": 5_120,
+    "trust": 8_192,
+    "resource": 32_768,
+}
+
+
+def size_warning(policy: PolicyDocument, kind: str) -> str | None:
+    """A warning when the document is larger than AWS accepts for its kind (its JSON without
+    whitespace outside strings), else None. Such a policy cannot exist in AWS as written."""
+    limit = SIZE_LIMITS.get(kind)
+    if limit is None or not policy.source:
+        return None
+    size = len(json.dumps(policy.source, separators=(",", ":"), ensure_ascii=False))
+    if size <= limit:
+        return None
+    return (
+        f"{policy.label}: {size:,} characters and {len(policy.statements):,} statements, past AWS's size limit "
+        f"for {'an' if kind[0] in 'aeiou' else 'a'} {kind} policy ({limit:,} characters): AWS would reject it"
+    )
+
+
+def parse_policy(document: Any, label: str, *, kind: str | None = None) -> PolicyDocument:
+    """Parse a policy document (a JSON object or its text) of the given ``kind`` (one of
+    :data:`KINDS`, or ``None`` when it is not known: the kind's rules are then not checked)."""
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"unknown policy kind {kind!r} ({', '.join(KINDS)})")
     if isinstance(document, str):
         try:
             document = json.loads(document)
@@ -130,12 +234,18 @@ def parse_policy(document: Any, label: str) -> PolicyDocument:
             raise PolicyError(f"{label}: not valid JSON ({exc.msg} at char {exc.pos})") from exc
     if not isinstance(document, dict):
         raise PolicyError(f"{label}: a policy document must be a JSON object")
+    for name in document:
+        if name not in TOP_LEVEL_ELEMENTS:
+            hint = did_you_mean(str(name), TOP_LEVEL_ELEMENTS)
+            raise PolicyError(f"{label}: element {name!r} is not a policy element{hint}")
     version = document.get("Version")
+    if version is not None and version not in VERSIONS:
+        raise PolicyError(f"{label}: Version must be one of {', '.join(VERSIONS)}, found {version!r}")
     if "Statement" not in document:
         raise PolicyError(f"{label}: no Statement element")
     raw = document["Statement"]
     items = raw if isinstance(raw, list) else [raw]
-    statements = tuple(_statement(item, i, label, version == VARIABLES_VERSION) for i, item in enumerate(items))
+    statements = tuple(_statement(item, i, label, version == VARIABLES_VERSION, kind) for i, item in enumerate(items))
     return PolicyDocument(label=label, version=version, statements=statements, source=document)
 
 
@@ -152,19 +262,27 @@ def _strings(value: Any, what: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _statement(item: Any, index: int, label: str, variables: bool) -> Statement:
+def _statement(item: Any, index: int, label: str, variables: bool, kind: str | None) -> Statement:
     where = f"{label} statement {index}"
     if not isinstance(item, dict):
         raise PolicyError(f"{where}: a statement must be a JSON object")
+    sid = item.get("Sid")
+    if sid is not None:
+        where += f" ({sid})"
+    for name in item:
+        if name not in STATEMENT_ELEMENTS:
+            hint = did_you_mean(str(name), STATEMENT_ELEMENTS)
+            raise PolicyError(f"{where}: element {name!r} is not a statement element{hint}")
     effect = item.get("Effect")
     if effect not in ("Allow", "Deny"):
-        raise PolicyError(f"{where}: Effect must be Allow or Deny, found {effect!r}")
+        raise PolicyError(f"{where}: element 'Effect' must be Allow or Deny, found {effect!r}")
     if ("Action" in item) == ("NotAction" in item):
-        raise PolicyError(f"{where}: exactly one of Action and NotAction is required")
+        raise PolicyError(f"{where}: exactly one of the elements 'Action' and 'NotAction' is required")
     if "Resource" in item and "NotResource" in item:
-        raise PolicyError(f"{where}: Resource and NotResource cannot both be present")
+        raise PolicyError(f"{where}: the elements 'Resource' and 'NotResource' cannot both be present")
     if "Principal" in item and "NotPrincipal" in item:
-        raise PolicyError(f"{where}: Principal and NotPrincipal cannot both be present")
+        raise PolicyError(f"{where}: the elements 'Principal' and 'NotPrincipal' cannot both be present")
+    _check_kind(item, where, kind, effect)
     actions = tuple(a.lower() for a in _strings(item["Action"], f"{where} Action")) if "Action" in item else None
     not_actions = (
         tuple(a.lower() for a in _strings(item["NotAction"], f"{where} NotAction")) if "NotAction" in item else None
@@ -175,9 +293,7 @@ def _statement(item: Any, index: int, label: str, variables: bool) -> Statement:
     if resource_key:
         texts = _strings(item[resource_key], f"{where} {resource_key}")
         patterns = tuple(parse_pattern(t, wildcards=True, variables=variables) for t in texts)
-    unsupported: list[str] = []
-    conditions = _conditions(item.get("Condition"), where, variables, unsupported)
-    sid = item.get("Sid")
+    conditions = _conditions(item.get("Condition"), where, variables)
     return Statement(
         index=index,
         sid=str(sid) if sid is not None else None,
@@ -190,8 +306,25 @@ def _statement(item: Any, index: int, label: str, variables: bool) -> Statement:
         principal=_principal(item["Principal"], where) if "Principal" in item else None,
         not_principal=_principal(item["NotPrincipal"], where) if "NotPrincipal" in item else None,
         conditions=conditions,
-        unsupported=tuple(unsupported),
     )
+
+
+def _check_kind(item: dict[str, Any], where: str, kind: str | None, effect: str) -> None:
+    """The element rules of the policy's kind (the table in the module docstring)."""
+    if kind is None:
+        return
+    named = "Principal" in item or "NotPrincipal" in item
+    if kind in PRINCIPAL_FORBIDDEN and named:
+        element = "Principal" if "Principal" in item else "NotPrincipal"
+        raise PolicyError(f"{where}: element {element!r} is not allowed in a {kind} policy")
+    if kind in NOT_PRINCIPAL_FORBIDDEN and "NotPrincipal" in item:
+        raise PolicyError(f"{where}: element 'NotPrincipal' is not allowed in a {kind} policy")
+    if kind in PRINCIPAL_REQUIRED and not named:
+        raise PolicyError(f"{where}: element 'Principal' is required in a {kind} policy")
+    needs_resource = kind in RESOURCE_REQUIRED or (kind in RESOURCE_REQUIRED_IN_DENY and effect == "Deny")
+    if needs_resource and "Resource" not in item and "NotResource" not in item:
+        which = "a Deny statement of " if kind in RESOURCE_REQUIRED_IN_DENY else ""
+        raise PolicyError(f"{where}: element 'Resource' (or 'NotResource') is required in {which}a {kind} policy")
 
 
 def _principal(value: Any, where: str) -> PrincipalSpec:
@@ -212,35 +345,35 @@ def _principal(value: Any, where: str) -> PrincipalSpec:
     )
 
 
-def _conditions(block: Any, where: str, variables: bool, unsupported: list[str]) -> tuple[Condition, ...]:
+def _conditions(block: Any, where: str, variables: bool) -> tuple[Condition, ...]:
     if block is None:
         return ()
     if not isinstance(block, dict):
-        raise PolicyError(f"{where}: Condition must be an object")
+        raise PolicyError(f"{where}: element 'Condition' must be an object")
     out = []
     for operator, keys in block.items():
         qualifier = None
         name = operator
         if ":" in operator:
             prefix, name = operator.split(":", 1)
-            qualifier = {"ForAnyValue": "any", "ForAllValues": "all"}.get(prefix)
+            qualifier = SET_QUALIFIERS.get(prefix)
             if qualifier is None:
-                unsupported.append(f"unknown set operator {prefix!r} in {operator!r}")
-                continue
+                hint = did_you_mean(prefix, list(SET_QUALIFIERS))
+                raise PolicyError(
+                    f"{where}: element 'Condition': unknown set operator {prefix!r} in {operator!r}{hint}"
+                )
         if_exists = name.endswith("IfExists") and name != "IfExists"
         base = name.removesuffix("IfExists") if if_exists else name
         if base not in OPERATORS or (base == "Null" and if_exists):
-            unsupported.append(f"unsupported condition operator {operator!r}")
-            continue
+            hint = did_you_mean(name, operator_names())
+            if base == "Null" and if_exists:
+                hint = " (IfExists does not apply to Null)"
+            raise PolicyError(f"{where}: element 'Condition': unknown condition operator {operator!r}{hint}")
         if not isinstance(keys, dict):
-            raise PolicyError(f"{where}: Condition operator {operator} must map keys to values")
+            raise PolicyError(f"{where}: element 'Condition': operator {operator} must map keys to values")
         family, test, negated = OPERATORS[base]
         for key, raw_values in keys.items():
-            try:
-                values = _strings(raw_values, f"{where} Condition {operator} {key}")
-            except PolicyError as exc:
-                unsupported.append(str(exc))
-                continue
+            values = _strings(raw_values, f"{where}: element 'Condition': {operator} {key}")
             patterns: tuple[Pattern, ...] = ()
             if family in ("string", "arn"):
                 patterns = tuple(parse_pattern(v, wildcards=test == "like", variables=variables) for v in values)

@@ -12,8 +12,12 @@ Matching rules (see also :mod:`simulator.aws.values`):
 - Action: a glob over the whole ``service:action`` (``*`` any run, ``?`` one character),
   ASCII-case-insensitive.
 - Resource: a case-sensitive glob over the whole string (``*`` crosses ``:`` and ``/``), policy
-  variables inserted literally. A variable that is absent (without default) or multi-valued makes
-  its pattern match nothing.
+  variables inserted literally.
+- Policy variables (Resource, NotResource, condition values): ``${key}`` resolves to the key's one
+  value, or to its default (``${key, 'default'}``) when the key is absent. A variable that does not
+  resolve (absent without default, or multi-valued) makes the whole statement invalid (AWS: it
+  "fails and causes the statement to be invalid"): it does not apply, so an Allow grants nothing and
+  a Deny denies nothing — in particular a NotResource with such a variable matches nothing.
 - Conditions: every clause must hold. An empty context value counts as absent.
 """
 
@@ -79,7 +83,7 @@ def _glob(pattern: str) -> str:
 
 def _variable(var: Var, context: dict[str, tuple[str, ...]]) -> str | None:
     """The value a variable stands for: its single context value, else the default when the key
-    is absent. ``None`` (the pattern matches nothing) when absent without default or multi-valued."""
+    is absent. ``None`` (it does not resolve) when absent without default or multi-valued."""
     values = context.get(var.key, ())
     if not values:
         return var.default
@@ -221,14 +225,21 @@ class ReferenceMatcher:
         hit = any(_full_match(_pattern_regex(p, self.context), self.request.resource) for p in patterns)
         return hit if stmt.resources is not None else not hit
 
+    def resolves(self, stmt: Statement) -> bool:
+        """Every policy variable of the statement resolves (else the statement is invalid)."""
+        return all(_variable(v, self.context) is not None for v in stmt.variables)
+
     def conditions(self, stmt: Statement) -> K:
         if stmt.unsupported:
             return None
         return all(condition_holds(c, self.context) for c in stmt.conditions)
 
     def statement(self, policy: PolicyDocument, statement: Statement, bound: str = "lo") -> K:
-        """Action ∧ resource ∧ conditions (unknown conditions when the statement has unsupported
-        parts). ``bound`` is ignored: Kleene logic needs no bounds."""
+        """The statement is valid (its variables resolve) ∧ action ∧ resource ∧ conditions (unknown
+        conditions when the statement has unsupported parts). ``bound`` is ignored: Kleene logic
+        needs no bounds."""
+        if not self.resolves(statement):
+            return False
         return KLEENE.and_([self.action(statement), self.resource(statement), self.conditions(statement)])
 
     def _listed(self, spec: PrincipalSpec) -> tuple[bool, bool, bool]:
@@ -245,15 +256,15 @@ class ReferenceMatcher:
         return exact, role, account
 
     def principal(self, policy: PolicyDocument, statement: Statement) -> PrincipalMatch[K]:
-        """Principal: exact (P's own name), everyone (``*``, or a session's role ARN: a capped
-        grant) or account. NotPrincipal: everyone unless P is listed in any of those ways."""
+        """Principal: exact (P's own name), wildcard (``*``), capped (a session's role ARN) or
+        account. NotPrincipal: capped unless P is listed in any of those ways."""
         if statement.principal is not None:
             exact, role, account = self._listed(statement.principal)
-            return PrincipalMatch(exact=exact, everyone=statement.principal.everyone or role, account=account)
+            return PrincipalMatch(exact=exact, wildcard=statement.principal.everyone, capped=role, account=account)
         if statement.not_principal is not None:
             listed = statement.not_principal.everyone or any(self._listed(statement.not_principal))
-            return PrincipalMatch(exact=False, everyone=not listed, account=False)
-        return PrincipalMatch(exact=False, everyone=False, account=False)
+            return PrincipalMatch(exact=False, wildcard=False, capped=not listed, account=False)
+        return PrincipalMatch(exact=False, wildcard=False, capped=False, account=False)
 
 
 # --- Decisions --------------------------------------------------------------------------------
@@ -276,12 +287,14 @@ def _applicable(policies: PolicySet, facts: RequestFacts) -> list[PolicyDocument
     return docs
 
 
-def _applies(m: ReferenceMatcher, doc: PolicyDocument, stmt: Statement, resource: PolicyDocument | None) -> K:
-    """The statement matches the request (for the resource policy, its principal too)."""
+def _applies(m: ReferenceMatcher, doc: PolicyDocument, stmt: Statement, policies: PolicySet) -> K:
+    """The statement matches the request (for the resource policy, its principal too; a Deny
+    with NotPrincipal holds for every IAM principal with a boundary, see semantics)."""
     hit = m.statement(doc, stmt)
-    if doc is resource:
-        who = m.principal(doc, stmt)
-        hit = KLEENE.and_([hit, KLEENE.or_([who.exact, who.everyone, who.account])])
+    if doc is policies.resource:
+        bounded = policies.boundary is not None and m.request.principal.kind == "aws"
+        if not (stmt.effect == "Deny" and stmt.not_principal is not None and bounded):
+            hit = KLEENE.and_([hit, m.principal(doc, stmt).any(KLEENE)])
     return hit
 
 
@@ -303,7 +316,10 @@ def _implicit_causes(m: ReferenceMatcher, policies: PolicySet, facts: RequestFac
     rp = policies.resource
     statements = [s for s in (rp.statements if rp else ()) if s.effect == "Allow"]
     ways = [m.principal(rp, s) for s in statements if rp and m.statement(rp, s) is not False]
-    exact, everyone, account = (KLEENE.or_(getattr(w, k) for w in ways) for k in ("exact", "everyone", "account"))
+    exact, wildcard, capped, account = (
+        KLEENE.or_(getattr(w, k) for w in ways) for k in ("exact", "wildcard", "capped", "account")
+    )
+    everyone = KLEENE.or_([wildcard, capped])
     if facts.principal_kind != "aws":
         detail = f"a {facts.principal_kind} principal has no identity policies; the resource policy grants nothing"
         return [*causes, {"kind": "no_allow", "detail": detail}]
@@ -334,11 +350,13 @@ def decide(request: Request, policies: PolicySet, facts: RequestFacts | None = N
     m = ReferenceMatcher(request)
     verdict: Verdict[K] = evaluate(policies, facts, m)
     docs = _applicable(policies, facts)
-    res = policies.resource
 
     def hits(effect: str, within: list[PolicyDocument]) -> list[dict[str, Any]]:
         return [
-            _ref(d, s) for d in within for s in d.statements if s.effect == effect and _applies(m, d, s, res) is True
+            _ref(d, s)
+            for d in within
+            for s in d.statements
+            if s.effect == effect and _applies(m, d, s, policies) is True
         ]
 
     if verdict.explicit_deny is True:
@@ -352,7 +370,7 @@ def decide(request: Request, policies: PolicySet, facts: RequestFacts | None = N
         {"kind": "unsupported", "detail": list(s.unsupported), "policy": d.label, "statement": s.index}
         for d in docs
         for s in d.statements
-        if s.unsupported and m.action(s) and m.resource(s) and _applies(m, d, s, res) is not False
+        if s.unsupported and m.action(s) and m.resource(s) and _applies(m, d, s, policies) is not False
     ]
     return Decision("unknown", reasons)
 

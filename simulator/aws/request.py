@@ -8,7 +8,9 @@ A case::
      "identityPolicies": [{...}], "resourcePolicy": {...}, "permissionBoundary": {...},
      "sessionPolicy": {...}, "scps": [[{...}], [{...}]], "rcps": [[{...}]]}
 
-Every field but principal, action and resource may be absent. Context keys are case-insensitive;
+Every field but principal, action and resource may be absent; any other field is an error (naming
+the field, with the nearest known name). Each policy is checked against the grammar of its kind
+(identity, resource, boundary, session, scp, rcp: see :mod:`simulator.aws.policy`). Context keys are case-insensitive;
 values are strings or lists of strings. The principal is an IAM ARN (user, role, role session,
 root), an AWS service (``lambda.amazonaws.com``), a federated provider (an OIDC/SAML provider
 ARN, or a web identity domain such as ``accounts.google.com``) or a canonical user id.
@@ -20,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.aws.policy import PolicyDocument, PolicyError, parse_policy
+from simulator.aws.policy import PolicyDocument, PolicyError, did_you_mean, parse_policy
 from simulator.aws.semantics import PolicySet, RequestFacts, requires_resource_side
 
 WEB_IDENTITY_PROVIDERS = frozenset(
@@ -28,6 +30,23 @@ WEB_IDENTITY_PROVIDERS = frozenset(
 )
 _ARN = re.compile(r"^arn:(?P<partition>[\w-]+):(?P<service>[\w-]*):(?P<region>[\w-]*):(?P<account>[^:]*):(?P<rest>.*)$")
 _CANONICAL = re.compile(r"^[0-9a-f]{64}$")
+
+
+#: The fields of a simulate case.
+CASE_FIELDS = (
+    "id",
+    "principal",
+    "action",
+    "resource",
+    "resourceAccount",
+    "context",
+    "identityPolicies",
+    "resourcePolicy",
+    "permissionBoundary",
+    "sessionPolicy",
+    "scps",
+    "rcps",
+)
 
 
 class CaseError(ValueError):
@@ -155,6 +174,10 @@ def parse_case(data: Any, line: int | None = None) -> Case:
     where = f"case on line {line}" if line is not None else "case"
     if not isinstance(data, dict):
         raise CaseError(f"{where}: must be a JSON object")
+    for name in data:
+        if name not in CASE_FIELDS:
+            hint = did_you_mean(str(name), CASE_FIELDS)
+            raise CaseError(f"{where}: unknown field {name!r}{hint} (fields: {', '.join(CASE_FIELDS)})")
     for required in ("principal", "action", "resource"):
         if not isinstance(data.get(required), str) or not data[required]:
             raise CaseError(f"{where}: {required} must be a non-empty string")
@@ -170,20 +193,22 @@ def parse_case(data: Any, line: int | None = None) -> Case:
             context=normalize_context(data.get("context"), f"{where}: context"),
         )
         policies = PolicySet(
-            identity=tuple(_doc(d, f"identityPolicies[{i}]") for i, d in enumerate(_list(data, "identityPolicies"))),
-            resource=_optional(data, "resourcePolicy"),
-            boundary=_optional(data, "permissionBoundary"),
-            session=_optional(data, "sessionPolicy"),
-            scps=_levels(data, "scps"),
-            rcps=_levels(data, "rcps"),
+            identity=tuple(
+                _doc(d, f"identityPolicies[{i}]", "identity") for i, d in enumerate(_list(data, "identityPolicies"))
+            ),
+            resource=_optional(data, "resourcePolicy", "resource"),
+            boundary=_optional(data, "permissionBoundary", "boundary"),
+            session=_optional(data, "sessionPolicy", "session"),
+            scps=_levels(data, "scps", "scp"),
+            rcps=_levels(data, "rcps", "rcp"),
         )
     except (CaseError, PolicyError) as exc:
         raise CaseError(f"{where}: {exc}") from exc
     return Case(id=case_id, request=request, policies=policies)
 
 
-def _doc(value: Any, label: str) -> PolicyDocument:
-    return parse_policy(value, label)
+def _doc(value: Any, label: str, kind: str) -> PolicyDocument:
+    return parse_policy(value, label, kind=kind)
 
 
 def _list(data: dict[str, Any], key: str) -> list[Any]:
@@ -193,15 +218,15 @@ def _list(data: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _optional(data: dict[str, Any], key: str) -> PolicyDocument | None:
-    return None if data.get(key) is None else _doc(data[key], key)
+def _optional(data: dict[str, Any], key: str, kind: str) -> PolicyDocument | None:
+    return None if data.get(key) is None else _doc(data[key], key, kind)
 
 
-def _levels(data: dict[str, Any], key: str) -> tuple[tuple[PolicyDocument, ...], ...]:
+def _levels(data: dict[str, Any], key: str, kind: str) -> tuple[tuple[PolicyDocument, ...], ...]:
     levels = _list(data, key)
     out = []
     for i, level in enumerate(levels):
         if not isinstance(level, list):
             raise CaseError(f"{key}[{i}] must be a list of policy documents (one level)")
-        out.append(tuple(_doc(d, f"{key}[{i}][{j}]") for j, d in enumerate(level)))
+        out.append(tuple(_doc(d, f"{key}[{i}][{j}]", kind) for j, d in enumerate(level)))
     return tuple(out)

@@ -9,25 +9,31 @@ Evaluation order for one request (principal P, action, resource R, context):
 1. **Explicit deny.** A matching Deny statement in any policy that applies — identity policies,
    the resource policy (its Principal must match P), the permission boundary, the session policy,
    every SCP level (when SCPs apply) and every RCP level (when RCPs apply) — denies. Nothing
-   overrides it.
+   overrides it. A resource-policy Deny with NotPrincipal denies every IAM principal that has a
+   permissions boundary, whatever the NotPrincipal lists (AWS documents this for boundaries).
 2. **SCPs** apply to principals of member accounts (not the management account, not
    service-linked roles, not AWS service principals). Every level from the root to the account
    must have a matching Allow; a level without one is an implicit deny.
 3. **RCPs** apply to resources of member accounts (not to service-linked roles). They are
    deny-only: their Allow statements grant nothing and their absence denies nothing.
 4. **Grants.** ``capped`` = an identity policy allows ∧ the boundary (if any) allows ∧ the session
-   policy (if any) allows. A resource-policy Allow matches P in one of three ways: *exactly* (P's
-   own ARN, or the service / provider name), to *everyone* (``"*"``), or to P's *account* (its id
-   or ``arn:aws:iam::ACCOUNT:root``: this delegates to the account's identity policies).
+   policy (if any) allows. A resource-policy Allow matches P in one of four ways (see
+   :class:`PrincipalMatch`): *exactly* (P's own ARN, or the service / provider name), by the
+   *wildcard* (``"*"`` or ``{"AWS": "*"}``), *capped* (a role session named by its role's ARN; a
+   NotPrincipal that does not list P), or to P's *account* (its id or
+   ``arn:aws:iam::ACCOUNT:root``: this delegates to the account's identity policies).
 
-   - An exact match of an IAM user (or role session) ARN is not capped by the boundary or the
-     session policy; exact matches of a role ARN, and matches to everyone, are.
-   - Same account, ordinary actions: allowed if the resource policy grants (exactly or to
-     everyone, capped as above) or ``capped`` holds.
+   - For an IAM user or a role session, a grant to its own ARN escapes the boundary and the
+     session policy; a grant by the wildcard escapes the boundary (not the session policy). A
+     grant to the session's role ARN, or to the account, does not escape the boundary: it is
+     capped like an identity policy. For every other principal (a role itself, root) every
+     resource-policy grant is capped.
+   - Same account, ordinary actions: allowed if the resource policy grants (exactly, by the
+     wildcard or capped, each as above) or ``capped`` holds.
    - Same account, actions whose resource side is required — role trust (``sts:AssumeRole*``,
      ``sts:TagSession``, ``sts:SetSourceIdentity``, ``sts:SetContext``) and KMS (``kms:*``):
      identity policies count only where the resource policy grants to the account.
-   - Across accounts: the resource policy must grant (in any of the three ways) **and** ``capped``
+   - Across accounts: the resource policy must grant (in any of the four ways) **and** ``capped``
      must hold. No resource policy, no cross-account access.
    - Principals that are not IAM identities (AWS services, federated providers, canonical users)
      have no identity policies: the resource policy alone decides.
@@ -79,11 +85,20 @@ class Algebra(Protocol[B]):
 
 @dataclass(frozen=True)
 class PrincipalMatch(Generic[B]):
-    """How a statement's Principal / NotPrincipal matches the request's principal."""
+    """How a statement's Principal / NotPrincipal matches the request's principal.
+
+    ``exact``: P's own ARN (or service / provider name) is listed. ``wildcard``: ``"*"`` or
+    ``{"AWS": "*"}``. ``capped``: a grant that the boundary and session policy cap whoever P is —
+    a role session named by its role's ARN, or a NotPrincipal that does not list P. ``account``:
+    P's account id or root ARN is listed."""
 
     exact: B
-    everyone: B
+    wildcard: B
+    capped: B
     account: B
+
+    def any(self, alg: Algebra[B]) -> B:
+        return alg.or_([self.exact, self.wildcard, self.capped, self.account])
 
 
 class Matcher(Protocol[B]):
@@ -121,8 +136,9 @@ class RequestFacts:
     """What is known about the request's parties before any policy is read.
 
     ``principal_kind``: "aws" (an IAM user, role, role session or root), "service", "federated"
-    or "canonical". ``exact_uncapped``: P is an IAM user or a role session, whose exact naming in
-    a resource policy escapes the boundary and session policy. ``same_account``: P and the
+    or "canonical". ``exact_uncapped``: P is an IAM user or a role session: a resource-policy
+    grant to its own ARN escapes the boundary and the session policy, a wildcard grant escapes the
+    boundary. ``same_account``: P and the
     resource are in one account (an unknown resource account counts as the same).
     """
 
@@ -151,20 +167,18 @@ def evaluate(policies: PolicySet, facts: RequestFacts, m: Matcher[B], bound: str
 
     identity_like = [*policies.identity, *(d for d in (policies.boundary, policies.session) if d is not None)]
     denies = matching(identity_like, "Deny")
-    grants_exact: list[B] = []
-    grants_everyone: list[B] = []
-    grants_account: list[B] = []
+    grants: dict[str, list[B]] = {"exact": [], "wildcard": [], "capped": [], "account": []}
+    bounded = policies.boundary is not None and facts.principal_kind == "aws"
     if policies.resource is not None:
         for s in policies.resource.statements:
             who = m.principal(policies.resource, s)
-            anyone = a.or_([who.exact, who.everyone, who.account])
             if s.effect == "Deny":
+                anyone = a.true if bounded and s.not_principal is not None else who.any(a)
                 denies.append(a.and_([m.statement(policies.resource, s, deny_bound), anyone]))
             else:
                 hit = m.statement(policies.resource, s, bound)
-                grants_exact.append(a.and_([hit, who.exact]))
-                grants_everyone.append(a.and_([hit, who.everyone]))
-                grants_account.append(a.and_([hit, who.account]))
+                for way, items in grants.items():
+                    items.append(a.and_([hit, getattr(who, way)]))
     if facts.scps_apply:
         for level in policies.scps:
             denies += matching(level, "Deny")
@@ -177,29 +191,30 @@ def evaluate(policies: PolicySet, facts: RequestFacts, m: Matcher[B], bound: str
     if facts.scps_apply and policies.scps:
         scp_ok = a.and_([a.or_(matching(level, "Allow")) for level in policies.scps])
 
-    exact = a.or_(grants_exact)
-    everyone = a.or_(grants_everyone)
-    account = a.or_(grants_account)
+    exact, wildcard, capped_by_name, account = (a.or_(grants[w]) for w in ("exact", "wildcard", "capped", "account"))
     if facts.principal_kind != "aws":
-        granted = a.or_([exact, everyone])
+        granted = a.or_([exact, wildcard, capped_by_name])
     else:
-        caps = [a.or_(matching([d], "Allow")) for d in (policies.boundary, policies.session) if d is not None]
-        capped = a.and_([a.or_(matching(policies.identity, "Allow")), *caps])
-        uncapped_exact = exact if facts.exact_uncapped else a.false
-        capped_grant = a.and_([a.or_([exact, everyone]), *caps])
-        if not facts.same_account:
-            granted = a.and_([a.or_([exact, everyone, account]), capped])
-        elif facts.resource_side_required:
-            granted = a.or_([uncapped_exact, capped_grant, a.and_([account, capped])])
+        boundary = [a.or_(matching([policies.boundary], "Allow"))] if policies.boundary is not None else []
+        session = [a.or_(matching([policies.session], "Allow"))] if policies.session is not None else []
+        capped = a.and_([a.or_(matching(policies.identity, "Allow")), *boundary, *session])
+        if facts.exact_uncapped:
+            direct = a.or_([exact, a.and_([wildcard, *session]), a.and_([capped_by_name, *boundary, *session])])
         else:
-            granted = a.or_([uncapped_exact, capped_grant, capped])
+            direct = a.and_([a.or_([exact, wildcard, capped_by_name]), *boundary, *session])
+        if not facts.same_account:
+            granted = a.and_([a.or_([exact, wildcard, capped_by_name, account]), capped])
+        elif facts.resource_side_required:
+            granted = a.or_([direct, a.and_([account, capped])])
+        else:
+            granted = a.or_([direct, capped])
     allowed = a.and_([a.not_(explicit_deny), scp_ok, granted])
     return Verdict(explicit_deny=explicit_deny, allowed=allowed)
 
 
 def policy_allows(policy: PolicyDocument, m: Matcher[B], *, with_principal: bool, bound: str = "lo") -> B:
     """One document on its own: some Allow matches and no Deny does (with the Principal element
-    matched in any of its three ways when ``with_principal``). This is what ``compare`` compares."""
+    matched in any of its ways when ``with_principal``). This is what ``compare`` compares."""
     a = m.alg
     deny_bound = "hi" if bound == "lo" else "lo"
 
@@ -207,8 +222,7 @@ def policy_allows(policy: PolicyDocument, m: Matcher[B], *, with_principal: bool
         match = m.statement(policy, s, use)
         if not with_principal:
             return match
-        who = m.principal(policy, s)
-        return a.and_([match, a.or_([who.exact, who.everyone, who.account])])
+        return a.and_([match, m.principal(policy, s).any(a)])
 
     allows = a.or_([hit(s, bound) for s in policy.statements if s.effect == "Allow"])
     denies = a.or_([hit(s, deny_bound) for s in policy.statements if s.effect == "Deny"])
