@@ -54,9 +54,10 @@ def _lines(path: Path, text: str) -> list[tuple[int, Any]]:
     return records
 
 
-def load_policy(path: Path, label: str) -> Any:
+def load_policy(path: Path, label: str, kind: str) -> Any:
+    """The policy document in ``path``, checked against the grammar of its ``kind``."""
     try:
-        return parse_policy(path.read_text(encoding="utf-8"), label)
+        return parse_policy(path.read_text(encoding="utf-8"), label, kind=kind)
     except OSError as exc:
         raise click.ClickException(f"{path}: {exc.strerror}") from exc
     except PolicyError as exc:
@@ -233,8 +234,8 @@ def compare_command(
     if batch is None:
         assert old is not None and new is not None
         result = compare(
-            load_policy(old, str(old)),
-            load_policy(new, str(new)),
+            load_policy(old, str(old), kind),
+            load_policy(new, str(new), kind),
             kind=kind,
             timeout_ms=timeout_ms,
             session=session,
@@ -256,10 +257,11 @@ def _compare_batch(batch: Path, *, kind: str, timeout_ms: int, session: Z3Sessio
         try:
             if not isinstance(data, dict) or "old" not in data or "new" not in data:
                 raise PolicyError('each line needs "old" and "new" policy documents')
+            pair_kind = data.get("type", kind)
             result = compare(
-                parse_policy(data["old"], f"{batch}:{line} old"),
-                parse_policy(data["new"], f"{batch}:{line} new"),
-                kind=data.get("type", kind),
+                parse_policy(data["old"], f"{batch}:{line} old", kind=pair_kind),
+                parse_policy(data["new"], f"{batch}:{line} new", kind=pair_kind),
+                kind=pair_kind,
                 timeout_ms=timeout_ms,
                 session=session,
             )
