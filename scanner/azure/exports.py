@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models import CoverageEntry, CoverageStatus
+from models import Cloud, CoverageEntry, CoverageStatus, Covers
 from scanner.azure.ids import arm, last_segment, scope_kind
 from scanner.azure.raw import AzureRaw, management_group_body, provider_operation_entries, sanitize_service_principal
 from scanner.errors import BadInputError
@@ -83,6 +83,22 @@ SERVICES = {
     RESOURCES: "resources",
     PROVIDER_OPERATIONS: "authorization",
     EMPTY: "azure",
+}
+
+#: What each kind of file yields (the typed coverage of its entry).
+COVERS: dict[str, tuple[Covers, ...]] = {
+    ROLE_ASSIGNMENTS: (Covers.ASSIGNMENTS,),
+    ROLE_DEFINITIONS: (Covers.ROLES,),
+    DENY_ASSIGNMENTS: (Covers.DENY_ASSIGNMENTS,),
+    IDENTITIES: (Covers.PRINCIPALS, Covers.WORKLOADS),
+    FEDERATED_CREDENTIALS: (Covers.CREDENTIALS,),
+    SERVICE_PRINCIPALS: (Covers.PRINCIPALS, Covers.CREDENTIALS),
+    MANAGEMENT_GROUPS: (Covers.ORGANIZATION,),
+    SUBSCRIPTIONS: (Covers.ORGANIZATION,),
+    RESOURCE_GROUPS: (Covers.ORGANIZATION,),
+    RESOURCES: (Covers.RESOURCES, Covers.WORKLOADS),
+    PROVIDER_OPERATIONS: (Covers.OPERATIONS,),
+    EMPTY: (),
 }
 
 UAI = "microsoft.managedidentity/userassignedidentities"
@@ -441,6 +457,8 @@ def assemble(detected: list[Detected]) -> AzureRaw:
                 operation=str(item.path),
                 status=CoverageStatus.OK,
                 items=_count(item),
+                cloud=Cloud.AZURE,
+                covers=COVERS[kind],
             )
         )
     return raw

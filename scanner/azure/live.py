@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 from azure.core.rest import HttpRequest
 
-from models import CoverageEntry, CoverageStatus, Snapshot
+from models import Cloud, CoverageEntry, CoverageStatus, Covers, Snapshot
 from scanner.azure import shapes
 from scanner.azure.clients import AzureClients
 from scanner.azure.ids import arm
@@ -50,8 +50,19 @@ class _Recorder:
     def __init__(self) -> None:
         self.entries: list[CoverageEntry] = []
 
-    def read(self, scope_id: str, service: str, operation: str, fetch: Callable[[], Iterable[T]]) -> list[T] | None:
-        """All items ``fetch`` yields (every page), or ``None`` if the read failed (a gap is recorded)."""
+    def read(
+        self,
+        scope_id: str,
+        service: str,
+        operation: str,
+        fetch: Callable[[], Iterable[T]],
+        *,
+        covers: tuple[Covers, ...],
+        target: str | None = None,
+    ) -> list[T] | None:
+        """All items ``fetch`` yields (every page), or ``None`` if the read failed (a gap is
+        recorded). ``covers`` says what kind of data the read yields, ``target`` the one object it
+        is about (a group, an identity), so that a gap is matched by structure."""
         try:
             items = list(fetch())
         except ClientAuthenticationError as exc:
@@ -70,6 +81,9 @@ class _Recorder:
                     operation=operation,
                     status=_status(exc.status_code),
                     detail=f"HTTP {exc.status_code}: {_error_text(exc)}",
+                    cloud=Cloud.AZURE,
+                    covers=covers,
+                    target=target,
                 )
             )
             return None
@@ -81,6 +95,9 @@ class _Recorder:
                 operation=operation,
                 status=CoverageStatus.OK,
                 items=len(items),
+                cloud=Cloud.AZURE,
+                covers=covers,
+                target=target,
             )
         )
         return items
@@ -103,7 +120,9 @@ def collect_azure(
     say = progress or (lambda _message: None)
 
     say("subscriptions")
-    listed = rec.read("/", "resources", "subscriptions.list", lambda: _list_subscriptions(clients))
+    listed = rec.read(
+        "/", "resources", "subscriptions.list", lambda: _list_subscriptions(clients), covers=(Covers.ORGANIZATION,)
+    )
     if listed is not None:
         raw.subscriptions = [shapes.subscription(s) for s in listed]
     targets = _pick(raw.subscriptions, listed is not None, subscriptions, all_subscriptions)
@@ -120,6 +139,7 @@ def collect_azure(
             lambda: [
                 clients.management_groups().management_groups.get(raw.tenant_id or "", expand="children", recurse=True)
             ],
+            covers=(Covers.ORGANIZATION,),
         )
         if tree:
             raw.management_groups.append(shapes.management_group(shapes.rest_json(tree[0])))
@@ -140,11 +160,18 @@ def collect_azure(
                 "authorization",
                 f"providerOperations.get {namespace}",
                 lambda namespace=namespace: [authorization.provider_operations_metadata.get(namespace)],  # type: ignore[misc]
+                covers=(Covers.OPERATIONS,),
             )
             raw.provider_operations.extend(shapes.rest_json(o) for o in operations or [])
 
     say("service principals (Microsoft Graph)")
-    principals = rec.read(tenant_scope, "graph", "servicePrincipals.list", lambda: _graph_service_principals(clients))
+    principals = rec.read(
+        tenant_scope,
+        "graph",
+        "servicePrincipals.list",
+        lambda: _graph_service_principals(clients),
+        covers=(Covers.PRINCIPALS, Covers.CREDENTIALS),
+    )
     if principals is not None:
         raw.service_principals = [shapes.service_principal(p) for p in principals]
     groups = groups_named(raw)
@@ -156,6 +183,8 @@ def collect_azure(
             "graph",
             f"groups.transitiveMembers {group}",
             lambda group=group: _graph_transitive_members(clients, group),  # type: ignore[misc]
+            covers=(Covers.GROUP_MEMBERS,),
+            target=group,
         )
         if members is not None:
             raw.group_members[group] = [{k: m.get(k) for k in GRAPH_MEMBER_FIELDS if k in m} for m in members]
@@ -185,9 +214,21 @@ def _subscription(clients: AzureClients, rec: _Recorder, raw: AzureRaw, sub: str
     authorization = clients.authorization(sub)
     msi = clients.msi(sub)
 
-    groups = rec.read(scope, "resources", "resourceGroups.list", lambda: resources.resource_groups.list())
+    groups = rec.read(
+        scope,
+        "resources",
+        "resourceGroups.list",
+        lambda: resources.resource_groups.list(),
+        covers=(Covers.ORGANIZATION,),
+    )
     raw.resource_groups.extend(shapes.resource_group(shapes.rest_json(g)) for g in groups or [])
-    listed = rec.read(scope, "resources", "resources.list", lambda: resources.resources.list())
+    listed = rec.read(
+        scope,
+        "resources",
+        "resources.list",
+        lambda: resources.resources.list(),
+        covers=(Covers.RESOURCES, Covers.WORKLOADS),
+    )
     raw.resources.extend(shapes.resource(shapes.rest_json(r)) for r in listed or [])
 
     definitions = rec.read(
@@ -195,6 +236,7 @@ def _subscription(clients: AzureClients, rec: _Recorder, raw: AzureRaw, sub: str
         "authorization",
         "roleDefinitions.list",
         lambda: authorization.role_definitions.list(scope=scope.lstrip("/")),
+        covers=(Covers.ROLES,),
     )
     raw.role_definitions.extend(shapes.role_definition(shapes.rest_json(d)) for d in definitions or [])
     assignments = rec.read(
@@ -202,9 +244,16 @@ def _subscription(clients: AzureClients, rec: _Recorder, raw: AzureRaw, sub: str
         "authorization",
         "roleAssignments.listForSubscription",
         lambda: authorization.role_assignments.list_for_subscription(),
+        covers=(Covers.ASSIGNMENTS,),
     )
     raw.role_assignments.extend(shapes.role_assignment(shapes.rest_json(a)) for a in assignments or [])
-    denies = rec.read(scope, "authorization", "denyAssignments.list", lambda: authorization.deny_assignments.list())
+    denies = rec.read(
+        scope,
+        "authorization",
+        "denyAssignments.list",
+        lambda: authorization.deny_assignments.list(),
+        covers=(Covers.DENY_ASSIGNMENTS,),
+    )
     raw.deny_assignments.extend(shapes.deny_assignment(shapes.rest_json(d)) for d in denies or [])
 
     identities = rec.read(
@@ -212,6 +261,7 @@ def _subscription(clients: AzureClients, rec: _Recorder, raw: AzureRaw, sub: str
         "managedidentity",
         "userAssignedIdentities.listBySubscription",
         lambda: msi.user_assigned_identities.list_by_subscription(),
+        covers=(Covers.PRINCIPALS, Covers.WORKLOADS),
     )
     for item in identities or []:
         identity = shapes.identity(shapes.rest_json(item))
@@ -223,6 +273,8 @@ def _subscription(clients: AzureClients, rec: _Recorder, raw: AzureRaw, sub: str
             "managedidentity",
             f"federatedIdentityCredentials.list {arm(identity_id)}",
             lambda group=group, name=name: msi.federated_identity_credentials.list(group, name),  # type: ignore[misc]
+            covers=(Covers.CREDENTIALS,),
+            target=arm(identity_id),
         )
         if credentials is not None:
             raw.federated_credentials[identity_id] = [
@@ -348,8 +400,22 @@ def _not_scanned(rec: _Recorder, raw: AzureRaw, targets: list[str]) -> None:
                 operation="subscription not scanned",
                 status=CoverageStatus.ERROR,
                 detail=f"{why}; scan it with --subscription {sub} or --all-subscriptions",
+                cloud=Cloud.AZURE,
+                covers=NOT_SCANNED,
             )
         )
+
+
+#: What a subscription that was not scanned leaves unread.
+NOT_SCANNED = (
+    Covers.ASSIGNMENTS,
+    Covers.DENY_ASSIGNMENTS,
+    Covers.ROLES,
+    Covers.PRINCIPALS,
+    Covers.RESOURCES,
+    Covers.WORKLOADS,
+    Covers.CREDENTIALS,
+)
 
 
 def _tenant(listed: list[dict[str, Any]], targets: list[str]) -> str | None:

@@ -23,7 +23,7 @@ Ids (every ARM id is compared case-insensitively and stored lower-cased):
   the inputs: then a coverage gap ``roleDefinitions.get <id>`` says so and nothing may be concluded
   about what the assignment grants.
 - Group memberships (live scans): a principal's ``member_of`` lists the groups it is in,
-  transitively (Graph ``transitiveMembers``); such a group has ``attributes["membersKnown"] = "true"``.
+  transitively (Graph ``transitiveMembers``); such a group has ``members_known = True``.
 - Credentials: ``<object id>#secret-<keyId>`` (client secrets) and ``<object id>#certificate-<keyId>``
   (certificates), metadata only; federated identity credentials by ARM id, on the identity's principal.
 - Workloads: resources with an identity, by ARM id; ``principal_ids`` are the identities' object ids.
@@ -45,6 +45,7 @@ from models import (
     Cloud,
     CoverageEntry,
     CoverageStatus,
+    Covers,
     Credential,
     CredentialKind,
     Policy,
@@ -125,6 +126,7 @@ class _PrincipalInfo:
     name_rank: int
     scope_id: str
     attributes: dict[str, str] = field(default_factory=dict)
+    members_known: bool | None = None
 
 
 class _Builder:
@@ -342,6 +344,7 @@ class _Builder:
                     native_id=oid,
                     attributes=info.attributes,
                     member_of=tuple(sorted(self.member_of.get(oid, ()))),
+                    members_known=info.members_known,
                 )
             )
 
@@ -436,7 +439,14 @@ class _Builder:
                     )
                 )
             elif "systemassigned" in id_type.replace(" ", ""):
-                self._gap(resource_id, "managedidentity", f"systemAssignedIdentity {resource_id}", "no principalId")
+                self._gap(
+                    resource_id,
+                    "managedidentity",
+                    f"systemAssignedIdentity {resource_id}",
+                    "no principalId",
+                    covers=(Covers.PRINCIPALS, Covers.WORKLOADS),
+                    target=resource_id,
+                )
             for uai_id, detail in (identity.get("userAssignedIdentities") or {}).items():
                 uai = arm(uai_id)
                 self._ensure_scope(uai, attributes={"type": "Microsoft.ManagedIdentity/userAssignedIdentities"})
@@ -461,6 +471,8 @@ class _Builder:
                         "managedidentity",
                         f"userAssignedIdentities.get {uai}",
                         "user-assigned identity not in the inputs; its principal is unknown",
+                        covers=(Covers.PRINCIPALS, Covers.WORKLOADS),
+                        target=uai,
                     )
                     continue
                 if oid not in principal_ids:
@@ -489,6 +501,8 @@ class _Builder:
                     f"userAssignedIdentities.get {identity_id}",
                     f"{len(creds)} federated credential(s) for an identity not in the inputs; "
                     "export `az identity list` too",
+                    covers=(Covers.PRINCIPALS, Covers.CREDENTIALS),
+                    target=identity_id,
                 )
                 continue
             for cred in creds:
@@ -560,6 +574,8 @@ class _Builder:
                     "authorization",
                     f"roleDefinitions.get {role_ref}",
                     "role definition not in the inputs",
+                    covers=(Covers.ROLES,),
+                    target=role_ref.lower(),
                 )
             self.out.policies.append(
                 Policy(
@@ -611,11 +627,11 @@ class _Builder:
 
     def _group_members(self) -> None:
         """Groups whose transitive members were read: each member's ``member_of`` names the group,
-        and the group is ``membersKnown``. Members that are neither users, service principals nor
+        and the group's ``members_known`` is True. Members that are neither users, service principals nor
         groups (devices, contacts) cannot hold roles and are left out."""
         for group_id, members in sorted(self.raw.group_members.items()):
             group = self._principal(group_id, PrincipalKind.AZURE_GROUP, name=None, name_rank=0, scope_id=self.tenant)
-            self.principals[group].attributes["membersKnown"] = "true"
+            self.principals[group].members_known = True
             for member in members:
                 kind = _GRAPH_KINDS.get(str(member.get("@odata.type") or "").lower())
                 if kind is None or not member.get("id"):
@@ -644,7 +660,17 @@ class _Builder:
                 )
             )
 
-    def _gap(self, scope_id: str, service: str, operation: str, detail: str) -> None:
+    def _gap(
+        self,
+        scope_id: str,
+        service: str,
+        operation: str,
+        detail: str,
+        *,
+        covers: tuple[Covers, ...],
+        target: str | None = None,
+    ) -> None:
+        """A gap in the inputs: what it ``covers`` (typed) and the one object it is about."""
         key = (scope_id, operation)
         if key in self.gap_keys:
             return
@@ -657,6 +683,9 @@ class _Builder:
                 operation=operation,
                 status=CoverageStatus.ERROR,
                 detail=detail,
+                cloud=Cloud.AZURE,
+                covers=covers,
+                target=target,
             )
         )
 

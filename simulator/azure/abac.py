@@ -11,27 +11,36 @@ Grammar (Azure "role assignment condition format and syntax"):
   a request without a sub-operation matches none.
 - ``@Resource[type:name]`` / ``@Request[type:name]`` with ``StringEquals``, ``StringNotEquals``,
   ``StringStartsWith``, ``StringNotStartsWith``, ``StringLike``, ``StringNotLike`` and their
-  ``IgnoreCase`` forms, against one quoted string; ``ForAnyOfAnyValues:`` of those against a set
-  ``{'a', 'b'}``: true when some attribute value compares true to some listed value.
+  ``IgnoreCase`` forms, against one quoted string; ``GuidEquals`` / ``GuidNotEquals`` against one
+  GUID, quoted or not (case-insensitive, in the form ``00000000-0000-0000-0000-000000000000`` or
+  as 32 hex digits, which some built-in roles use; a value of another form makes the comparison
+  unknown); and the cross-product forms of all of
+  them against a set ``{'a', 'b'}`` (GUIDs may be unquoted, as the delegation conditions of
+  ``Microsoft.Authorization/roleAssignments/write`` write them):
+  ``ForAnyOfAnyValues:`` (some attribute value compares true to some listed value),
+  ``ForAllOfAnyValues:`` (every attribute value to some listed value), ``ForAnyOfAllValues:``
+  (some attribute value to every listed value), ``ForAllOfAllValues:`` (every to every). A
+  negated operator negates each pairwise comparison (``ForAnyOfAllValues:GuidNotEquals {a, b}``:
+  some value is neither a nor b).
 
 Attribute values: a request gives each attribute as a tuple of strings (empty or missing: the
 attribute is absent). A plain (non cross-product) comparison needs exactly one value; with
 several values its result is unknown. An absent attribute makes a positive comparison
-(``StringEquals``, ``StringLike``, ``StringStartsWith``) false — Azure documents that operations
-that do not supply an attribute a condition needs fail the access check — and a negated one (``StringNotEquals``, ...)
-*unknown*, as Azure does not document that case. A ``ForAnyOfAnyValues:`` comparison over no
-values is false (no value satisfies it).
+(``StringEquals``, ``StringLike``, ``StringStartsWith``, ``GuidEquals``) false — Azure documents
+that operations that do not supply an attribute a condition needs fail the access check — and a
+negated one (``StringNotEquals``, ...) *unknown*, as Azure does not document that case. A
+``ForAnyOf...`` comparison over no values is false (no value satisfies it); a ``ForAllOf...`` one
+over no values is unknown (Azure does not say whether it holds vacuously).
 
 ``IgnoreCase`` compares with ASCII case folding; where folding non-ASCII letters as well would give
 another result, the comparison is unknown (Azure does not document its folding). ``StringLike``
 patterns: ``*`` any run, ``?`` one character, ``\\*`` and ``\\?`` literal.
 
 Anything else that is syntactically an atom — ``@Principal`` / ``@Environment`` attributes, numeric,
-date, GUID, IP or boolean operators, ``Exists``, the other cross-product quantifiers, literal
-left-hand sides — parses to :class:`Opaque`, which evaluates to unknown (never silently true or
-false). Kleene logic keeps an unknown that cannot change the result from spreading: in
-``!(ActionMatches{'x'}) OR (<opaque>)`` a request for another operation is decided. Text that
-cannot be parsed at all is :class:`Unsupported`.
+date, IP or boolean operators, ``Exists``, literal left-hand sides — parses to :class:`Opaque`,
+which evaluates to unknown (never silently true or false). Kleene logic keeps an unknown that
+cannot change the result from spreading: in ``!(ActionMatches{'x'}) OR (<opaque>)`` a request for
+another operation is decided. Text that cannot be parsed at all is :class:`Unsupported`.
 """
 
 from __future__ import annotations
@@ -88,17 +97,33 @@ class SubOperationMatches:
 
 @dataclass(frozen=True)
 class Compare:
-    """``attr op value``. ``op`` is the base operator (``StringEquals``, ``StringLike``, ...)
-    without ``Not`` / ``IgnoreCase``; ``negated`` and ``ignore_case`` carry those. ``cross`` is
-    the ``ForAnyOfAnyValues:`` form (``values`` may hold several strings)."""
+    """``attr op value``. ``op`` is the base operator (``StringEquals``, ``StringLike``,
+    ``GuidEquals``, ...) without ``Not`` / ``IgnoreCase``; ``negated`` and ``ignore_case`` carry
+    those (``GuidEquals`` always ignores case). ``quantifier`` is the cross-product form
+    (``ForAnyOfAnyValues`` ...; ``values`` may then hold several strings), ``None`` for a plain
+    comparison."""
 
     attr: Attr
     op: str
     negated: bool
     ignore_case: bool
     values: tuple[str, ...]
-    cross: bool
+    quantifier: str | None
     text: str
+
+    @property
+    def cross(self) -> bool:
+        return self.quantifier is not None
+
+    @property
+    def any_value(self) -> bool:
+        """Some attribute value must compare true (``ForAnyOf...``, or a plain comparison)."""
+        return self.quantifier is None or self.quantifier.startswith("ForAnyOf")
+
+    @property
+    def any_target(self) -> bool:
+        """Comparing true to some listed value suffices (``...OfAnyValues``)."""
+        return self.quantifier is None or self.quantifier.endswith("OfAnyValues")
 
 
 @dataclass(frozen=True)
@@ -149,6 +174,24 @@ def attribute_key(text: str) -> str:
 # --- Parser -----------------------------------------------------------------------------------
 
 _STRING_OPS = ("StringEquals", "StringStartsWith", "StringLike")
+QUANTIFIERS = ("ForAnyOfAnyValues", "ForAllOfAnyValues", "ForAnyOfAllValues", "ForAllOfAllValues")
+GUID_TEXT = re.compile(
+    r"^(?:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[0-9A-Fa-f]{32})$"
+)
+
+
+def is_guid(text: str) -> bool:
+    """A GUID in the documented form (``8-4-4-4-12`` hex digits) or as 32 hex digits without
+    dashes (the form some of Microsoft's own built-in role conditions use)."""
+    return GUID_TEXT.match(text) is not None
+
+
+def guid_forms(guid: str) -> tuple[str, str]:
+    """A GUID's two spellings, lower-case: with dashes, and as 32 hex digits."""
+    digits = ascii_lower(guid).replace("-", "")
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}", digits
+
+
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<str>'(?:[^'])*')
@@ -260,19 +303,28 @@ class _Parser:
         return self.take("str")[1:-1]
 
     def operand(self) -> tuple[str, tuple[str, ...] | None]:
-        """A right-hand side: ('str', (s,)), ('set', (...)), or ('other', None) for numbers,
-        GUIDs and other literals (kept for :class:`Opaque`)."""
-        kind, _ = self.peek()
+        """A right-hand side: ('str', (s,)), ('guid', (g,)) for an unquoted GUID, ('set', (...)),
+        ('guids', (...)) for a set holding unquoted GUIDs, or ('other', None) for numbers and
+        other literals (kept for :class:`Opaque`)."""
+        kind, word = self.peek()
         if kind == "str":
             return "str", (self.string(),)
+        if kind == "word" and is_guid(word):
+            self.i += 1
+            return "guid", (word,)
         if kind == "lbrace":
             self.i += 1
             values: list[str] = []
             literal = True
+            bare = False
             while True:
                 k, v = self.peek()
                 if k == "str":
                     values.append(self.string())
+                elif k == "word" and is_guid(v):
+                    values.append(v)
+                    bare = True
+                    self.i += 1
                 elif k == "word":
                     literal = False
                     self.i += 1
@@ -282,7 +334,9 @@ class _Parser:
                     self.i += 1
                     continue
                 self.take("rbrace")
-                return ("set", tuple(values)) if literal else ("other", None)
+                if not literal:
+                    return "other", None
+                return ("guids" if bare else "set"), tuple(values)
         if kind == "word":
             self.i += 1
             return "other", None
@@ -314,23 +368,31 @@ class _Parser:
         if src not in ("Resource", "Request"):
             return Opaque(f"@{src} attributes are not supported", text)
         quantifier, _, base = op_text.rpartition(":")
-        if quantifier and quantifier != "ForAnyOfAnyValues":
+        if quantifier and quantifier not in QUANTIFIERS:
             return Opaque(f"quantifier {quantifier} is not supported", text)
-        parsed = _string_operator(base)
+        parsed = _operator(base)
         if parsed is None:
             return Opaque(f"operator {base} is not supported", text)
         op, negated, ignore_case = parsed
-        if rhs is None or (not quantifier and rhs_kind != "str"):
+        single = ("str", "guid")
+        if rhs is None or (not quantifier and rhs_kind not in single) or (quantifier and rhs_kind in single):
             return Opaque(f"{op_text} with this value is not supported", text)
+        if op == "GuidEquals" and not all(is_guid(v) for v in rhs):
+            return Opaque(f"{op_text} compares with a value that is not a GUID", text)
+        if op != "GuidEquals" and rhs_kind in ("guid", "guids"):
+            return Opaque(f"{op_text} with an unquoted value is not supported", text)
         attr = Attr(src, attribute_key(attr_text))
-        return Compare(attr, op, negated, ignore_case, rhs, bool(quantifier), text)
+        return Compare(attr, op, negated, ignore_case, rhs, quantifier or None, text)
 
     def _text(self, start: int) -> str:
         return " ".join(v for _, v in self.tokens[start : self.i])
 
 
-def _string_operator(name: str) -> tuple[str, bool, bool] | None:
-    """``StringNotLikeIgnoreCase`` -> ("StringLike", negated, ignore_case)."""
+def _operator(name: str) -> tuple[str, bool, bool] | None:
+    """``StringNotLikeIgnoreCase`` -> ("StringLike", negated, ignore_case); ``GuidNotEquals`` ->
+    ("GuidEquals", True, True)."""
+    if name in ("GuidEquals", "GuidNotEquals"):
+        return "GuidEquals", name == "GuidNotEquals", True
     ignore_case = name.endswith("IgnoreCase")
     core = name[: -len("IgnoreCase")] if ignore_case else name
     negated = core.startswith("StringNot")
@@ -377,13 +439,54 @@ def glob_regex(pattern: str, *, escapes: bool = False) -> str:
     return "".join(out)
 
 
+def action_pieces(pattern: str) -> list[str]:
+    """An RBAC action pattern as pieces for matching: literal text, ``*`` (any run of characters,
+    slashes included) and ``/*`` standing for an *optional* ``/`` + any run (a whole-segment
+    wildcard between two segments).
+
+    Azure: "the wildcard (``*``) character extends a permission to everything that matches the
+    string you provide" (Understand Azure role definitions, Actions). A ``*`` that is a whole
+    segment between two others also matches no segment at all: the built-in Managed Identity
+    Operator role grants ``Microsoft.ManagedIdentity/userAssignedIdentities/assign/action`` (the
+    operation that exists) through ``Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action``.
+    So ``a/*/b`` matches ``a/b``, ``a/x/b`` and ``a/x/y/b``; a leading or trailing ``*`` segment
+    (``*/read``, ``Microsoft.Compute/*``) and a ``*`` inside a segment (``virtualMachines*``) are
+    plain runs."""
+    segments = pattern.split("/")
+    pieces: list[str] = []
+    text = ""
+    for index, segment in enumerate(segments):
+        inner = 0 < index < len(segments) - 1
+        if inner and segment == "*":
+            if text:
+                pieces.append(text)
+            text = ""
+            pieces.append("/*")
+            continue
+        chunk = ("/" if index else "") + segment
+        for j, part in enumerate(chunk.split("*")):
+            if j:
+                if text:
+                    pieces.append(text)
+                text = ""
+                pieces.append("*")
+            text += part
+    if text:
+        pieces.append(text)
+    return pieces
+
+
 @lru_cache(maxsize=8192)
 def _compiled_action(pattern: str) -> re.Pattern[str]:
-    return re.compile(glob_regex(ascii_lower(pattern)), re.DOTALL)
+    regex = []
+    for piece in action_pieces(ascii_lower(pattern)):
+        regex.append("(?:/.*)?" if piece == "/*" else ".*" if piece == "*" else re.escape(piece))
+    return re.compile("".join(regex), re.DOTALL)
 
 
 def action_matches(pattern: str, operation: str) -> bool:
-    """An RBAC action pattern (``*`` anywhere, case-insensitive) against an operation."""
+    """An RBAC action pattern (``*`` wildcards, case-insensitive; see :func:`action_pieces`)
+    against an operation."""
     return _compiled_action(pattern).fullmatch(ascii_lower(operation)) is not None
 
 
@@ -416,7 +519,10 @@ def unicode_cased(text: str) -> bool:
 def compare_one(op: str, ignore_case: bool, value: str, target: str) -> K:
     """The positive base operator on one attribute value and one listed value. ``IgnoreCase``
     folds ASCII letters; where folding non-ASCII letters too would give another result (Azure's
-    exact folding is not documented), the result is unknown."""
+    exact folding is not documented), the result is unknown. ``GuidEquals`` compares GUIDs
+    case-insensitively; a value that is not a GUID gives unknown (Azure documents only GUIDs)."""
+    if op == "GuidEquals":
+        return guid_forms(value) == guid_forms(target) if is_guid(value) and is_guid(target) else None
     if op == "StringLike" and not (ignore_case and unicode_cased(value + target)):
         return _compiled_like(target, ignore_case).fullmatch(ascii_lower(value) if ignore_case else value) is not None
     ascii_result = _compare_folded(op, ignore_case, value, target, ascii_lower)
@@ -435,9 +541,13 @@ def _differs(result: K, negated: bool) -> K:
 def evaluate_compare(node: Compare, values: tuple[str, ...]) -> K:
     """A comparison given the attribute's values (empty: absent)."""
     if node.cross:
-        return kleene_or(
-            _differs(compare_one(node.op, node.ignore_case, v, t), node.negated) for v in values for t in node.values
-        )
+        if not values:
+            return False if node.any_value else None
+        per_value = []
+        for v in values:
+            pairs = [_differs(compare_one(node.op, node.ignore_case, v, t), node.negated) for t in node.values]
+            per_value.append(kleene_or(pairs) if node.any_target else kleene_and(pairs))
+        return kleene_or(per_value) if node.any_value else kleene_and(per_value)
     if not values:
         return None if node.negated else False
     if len(values) > 1:

@@ -13,27 +13,31 @@ single-valued attributes.
 
 Three-valued conditions are encoded as a pair of formulas (``lo``, ``hi``): ``lo`` holds where the
 Kleene value is definitely true, ``hi`` where it may be true (``Opaque`` atoms: ``lo`` false, ``hi``
-true; ``NOT`` swaps them). Then:
+true; ``NOT`` swaps them). The pairs of "allowed" and "explicitly denied" are the
+:class:`~simulator.core.prove.Bounds` of the core's proof ladder (:func:`simulator.core.prove`):
 
 - some context makes ``allowed.lo`` true -> ``allowed`` with that context as the witness, which
   the reference evaluator must confirm on replay;
 - no context makes ``allowed.hi`` true -> denied, proven for every context (``explicit_deny`` when
   a deny assignment definitely applies in every context);
-- otherwise ``unknown``, naming the unsupported parts.
+- otherwise ``unknown``, naming the unsupported parts; a solver timeout is ``unknown`` (solver).
+
+``ActionMatches`` is a regular-expression membership of the (concrete) operation, built from the
+same pieces as the reference matcher (:func:`simulator.azure.abac.action_pieces`). ``GuidEquals``
+is a case-insensitive match of a GUID; a value that is not GUID-shaped leaves it undecided, as in
+the reference evaluator.
 
 Where no relevant assignment has a condition, no attribute is read and the reference evaluator's
 answer is exact; it is returned without building a z3 context. A disagreement with the reference
-evaluator is a bug: it is recorded in :data:`DISAGREEMENTS` and answered ``unknown``.
+evaluator is a bug: the answer is ``unknown`` with an ``internal`` reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import z3
 
-from simulator.aws.simulate import Answer
 from simulator.azure import reference
 from simulator.azure.abac import (
     ActionMatches,
@@ -46,20 +50,24 @@ from simulator.azure.abac import (
     Or,
     SubOperationMatches,
     Unsupported,
+    action_pieces,
     ascii_lower,
     attributes_of,
     comparisons,
     evaluate,
     evaluate_compare,
+    guid_forms,
     unicode_cased,
     unknown_reasons,
 )
 from simulator.azure.rbac import Applicable, Compiled, Request, compile_request
+from simulator.azure.reference import Verdict
+from simulator.core import Bounds, Decision, Reason, ReasonKind, Rung, checker, prove
 
 DEFAULT_TIMEOUT_MS = 10_000
-DISAGREEMENTS: list[dict[str, Any]] = []
 
 Pair = tuple[z3.BoolRef, z3.BoolRef]
+HEX = "0123456789abcdefABCDEF"
 
 
 def folding_is_ascii(extra: list[str]) -> bool:
@@ -74,6 +82,31 @@ def folding_is_ascii(extra: list[str]) -> bool:
         if len(f) != 1 or f.isascii() or folded.setdefault(f, c) != c:
             return False
     return True
+
+
+def action_regex(pattern: str, ctx: z3.Context) -> z3.ReRef:
+    """The z3 regular expression of an RBAC action pattern over lower-cased operations: the
+    pieces of :func:`simulator.azure.abac.action_pieces` (literal, ``*`` any run, ``/*`` an
+    optional ``/`` + any run)."""
+    everything = z3.Full(z3.ReSort(z3.StringSort(ctx)))
+    parts: list[z3.ReRef] = []
+    for piece in action_pieces(ascii_lower(pattern)):
+        if piece == "*":
+            parts.append(everything)
+        elif piece == "/*":
+            parts.append(z3.Option(z3.Concat(z3.Re(z3.StringVal("/", ctx=ctx)), everything)))
+        else:
+            parts.append(z3.Re(z3.StringVal(piece, ctx=ctx)))
+    if not parts:
+        return z3.Re(z3.StringVal("", ctx=ctx))
+    return parts[0] if len(parts) == 1 else z3.Concat(*parts)
+
+
+def action_matches_smt(patterns: tuple[str, ...], operation: str, ctx: z3.Context) -> z3.BoolRef:
+    """Whether ``operation`` matches one of ``patterns`` (case-insensitive), as a z3 term."""
+    regexes = [action_regex(p, ctx) for p in patterns]
+    union = regexes[0] if len(regexes) == 1 else z3.Union(*regexes)
+    return z3.InRe(z3.StringVal(ascii_lower(operation), ctx=ctx), union)
 
 
 class Encoder:
@@ -99,6 +132,7 @@ class Encoder:
         self.exact_folding = folding_is_ascii(extra)
         self.true = z3.BoolVal(True, ctx=self.ctx)
         self.false = z3.BoolVal(False, ctx=self.ctx)
+        self._guid: z3.ReRef | None = None
 
     def const(self, value: bool | None) -> Pair:
         if value is None:
@@ -135,7 +169,10 @@ class Encoder:
         if isinstance(node, Not):
             lo, hi = self.condition(node.item)
             return z3.Not(hi), z3.Not(lo)
-        if isinstance(node, ActionMatches | SubOperationMatches):
+        if isinstance(node, ActionMatches):
+            term = action_matches_smt(node.patterns, self.request.operation, self.ctx)
+            return term, term
+        if isinstance(node, SubOperationMatches):
             return self.const(evaluate(node, self.facts))
         return self.compare(node)
 
@@ -148,15 +185,38 @@ class Encoder:
         if folding and not self.exact_folding:
             return self.false, self.true  # values where ASCII and Unicode folding differ: not encoded
         present, value = self.variables(key)
-        if node.cross:
-            hit = z3.Or([self.base(node, value, t) != node.negated for t in node.values])
-            formula = z3.And(present, hit)
-            return formula, formula
-        match = self.base(node, value, node.values[0])
-        if not node.negated:
-            formula = z3.And(present, match)
-            return formula, formula
-        return z3.And(present, z3.Not(match)), z3.Or(z3.Not(present), z3.Not(match))
+        pairs = [self.pairwise(node, value, t) for t in node.values]
+        if node.any_target:
+            lo, hi = z3.Or([p[0] for p in pairs]), z3.Or([p[1] for p in pairs])
+        else:
+            lo, hi = z3.And([p[0] for p in pairs]), z3.And([p[1] for p in pairs])
+        # One value (the encoding's attributes are single-valued): "some value" and "every value"
+        # agree when it is present; absent, "some value" is false, and "every value" (a plain
+        # negated comparison, or ForAllOf...) is undecided.
+        absent_unknown = (not node.cross and node.negated) or not node.any_value
+        if absent_unknown:
+            return z3.And(present, lo), z3.Or(z3.Not(present), hi)
+        return z3.And(present, lo), z3.And(present, hi)
+
+    def pairwise(self, node: Compare, value: z3.SeqRef, target: str) -> Pair:
+        """One attribute value against one listed value, negation applied."""
+        if node.op == "GuidEquals":
+            shaped = z3.InRe(value, self.guid())
+            dashed, digits = guid_forms(target)
+            equal = z3.InRe(value, z3.Union(self.literal(dashed, True), self.literal(digits, True)))
+            if node.negated:
+                return z3.And(shaped, z3.Not(equal)), z3.Not(equal)
+            return equal, z3.Or(equal, z3.Not(shaped))
+        match = self.base(node, value, target)
+        return (z3.Not(match), z3.Not(match)) if node.negated else (match, match)
+
+    def guid(self) -> z3.ReRef:
+        if self._guid is None:
+            hexdigit = z3.Union(*(z3.Re(z3.StringVal(c, ctx=self.ctx)) for c in HEX))
+            dash = z3.Re(z3.StringVal("-", ctx=self.ctx))
+            groups = [z3.Loop(hexdigit, n, n) for n in (8, 4, 4, 4, 12)]
+            self._guid = z3.Concat(groups[0], dash, groups[1], dash, groups[2], dash, groups[3], dash, groups[4])
+        return self._guid
 
     def base(self, node: Compare, value: z3.SeqRef, target: str) -> z3.BoolRef:
         ctx = self.ctx
@@ -167,7 +227,8 @@ class Encoder:
         if node.op == "StringStartsWith":
             if node.ignore_case:
                 return z3.InRe(value, z3.Concat(self.literal(target, True), z3.Star(self.printable)))
-            return z3.PrefixOf(z3.StringVal(target, ctx=ctx), value)
+            # A regular expression rather than PrefixOf: z3 decides its negation far faster.
+            return z3.InRe(value, z3.Concat(self.literal(target, False), z3.Star(self.printable)))
         if node.op == "StringLike":
             return z3.InRe(value, self.like(target, node.ignore_case))
         raise ValueError(f"unknown base operator {node.op}")
@@ -207,8 +268,8 @@ class Encoder:
 
     # --- the decision -------------------------------------------------------------------------
 
-    def decision(self, compiled: Compiled) -> tuple[Pair, Pair]:
-        """((allowed lo, hi), (explicit deny lo, hi))."""
+    def bounds(self, compiled: Compiled) -> Bounds:
+        """The proof ladder's terms: allowed (surely, possibly), explicitly denied (surely, possibly)."""
         grants: list[Pair] = []
         for assignment, blocks in compiled.grants:
             block_pairs = [self.condition(b.condition) for b in blocks]
@@ -223,15 +284,12 @@ class Encoder:
         denies = [self.condition(d.condition) for d in compiled.denies]
         grant = (z3.Or([g[0] for g in grants] or [self.false]), z3.Or([g[1] for g in grants] or [self.false]))
         deny = (z3.Or([d[0] for d in denies] or [self.false]), z3.Or([d[1] for d in denies] or [self.false]))
-        allowed = (z3.And(grant[0], z3.Not(deny[1])), z3.And(grant[1], z3.Not(deny[0])))
-        return allowed, deny
-
-    def check(self, *constraints: z3.BoolRef, timeout_ms: int) -> tuple[z3.CheckSatResult, Any]:
-        solver = z3.Solver(ctx=self.ctx)
-        solver.set("timeout", timeout_ms)
-        solver.add(*self.domain, *constraints)
-        result = solver.check()
-        return result, (solver.model() if result == z3.sat else solver.reason_unknown())
+        return Bounds(
+            allowed_surely=z3.And(grant[0], z3.Not(deny[1])),
+            allowed_possibly=z3.And(grant[1], z3.Not(deny[0])),
+            explicit_surely=deny[0],
+            explicit_possibly=deny[1],
+        )
 
     def witness_attributes(self, model: z3.ModelRef) -> dict[str, tuple[str, ...]]:
         out = dict(self.request.attributes)
@@ -241,14 +299,13 @@ class Encoder:
         return out
 
 
-def _unknown(reason: str) -> Answer:
-    return Answer(None, "unknown", [{"kind": "unknown", "detail": reason}])
+def _unknown(kind: ReasonKind, detail: str) -> Verdict:
+    return Verdict(decision=Decision.UNKNOWN, reasons=(Reason(kind=kind, detail=detail),))
 
 
-def _disagree(request: Request, smt: str, ref: str) -> Answer:
-    DISAGREEMENTS.append({"smt": smt, "reference": ref, "request": reference.witness_of(request)})
+def _disagree(smt: str, ref: str) -> Verdict:
     detail = f"the encoding said {smt} but the reference evaluator says {ref}: a bug"
-    return Answer(None, "unknown", [{"kind": "internal", "detail": detail}])
+    return _unknown(ReasonKind.INTERNAL, detail)
 
 
 def _unsupported_reasons(compiled: Compiled) -> list[str]:
@@ -282,54 +339,58 @@ def free_attributes(request: Request, compiled: Compiled) -> list[str]:
     return [k for k in dict.fromkeys(keys) if k not in request.attributes]
 
 
+_KEPT = (ReasonKind.CONDITION, ReasonKind.UNSUPPORTED, ReasonKind.MISSING)
+
+
 def decide_smt(
-    request: Request, applicable: Applicable, any_context: bool = False, *, timeout_ms: int = DEFAULT_TIMEOUT_MS
-) -> Answer:
+    request: Request,
+    applicable: Applicable,
+    any_context: bool = False,
+    *,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    deadline: float | None = None,
+) -> Verdict:
     """Decide with z3. With ``any_context`` the attributes the request does not give are free:
     ``allowed`` means some values allow it (the witness gives them), a deny that none do."""
     compiled = compile_request(request, applicable)
     if not _conditions(compiled):
         return reference.decide_compiled(request, compiled)  # no attribute is read: nothing for z3
     enc = Encoder(request, any_context=any_context, extra_chars=_constant_chars(compiled))
-    allowed, deny = enc.decision(compiled)
-    result, model = enc.check(allowed[0], timeout_ms=timeout_ms)
-    if result == z3.sat:
-        witness = replace(request, attributes=enc.witness_attributes(model))
+    proof = prove(checker(enc.ctx, enc.domain, timeout_ms, deadline=deadline), enc.bounds(compiled))
+    if proof.rung is Rung.ALLOWED:
+        witness = replace(request, attributes=enc.witness_attributes(proof.model))
         replay = reference.decide_compiled(witness, compiled)
-        if replay.decision != "allowed":
-            return _disagree(witness, "allowed", replay.decision)
-        return replay
-    if result == z3.unknown:
-        return _unknown(f"solver: {model}")
-    result, model = enc.check(allowed[1], timeout_ms=timeout_ms)
-    if result == z3.unknown:
-        return _unknown(f"solver: {model}")
-    if result == z3.sat:
+        return replay if replay.decision is Decision.ALLOWED else _disagree("allowed", replay.decision)
+    if proof.rung is Rung.SOLVER:
+        return _unknown(ReasonKind.SOLVER, f"solver: {proof.detail}")
+    if proof.rung is Rung.UNDECIDED:
         reasons = _unsupported_reasons(compiled) or ["undecided"]
-        return Answer(None, "unknown", [{"kind": "unsupported", "detail": r} for r in reasons])
-    always_explicit, _ = enc.check(z3.Not(deny[0]), timeout_ms=timeout_ms)
-    if always_explicit == z3.unknown:
-        return _unknown(f"solver: {_}")
-    decision = "explicit_deny" if always_explicit == z3.unsat else "implicit_deny"
+        return Verdict(
+            decision=Decision.UNKNOWN, reasons=tuple(Reason(kind=ReasonKind.UNSUPPORTED, detail=r) for r in reasons)
+        )
+    decision = Decision.EXPLICIT_DENY if proof.rung is Rung.EXPLICIT_DENY else Decision.IMPLICIT_DENY
     replay = reference.decide_compiled(request, compiled)
     # The request's own context is one of those z3 ranged over: the reference must deny it too
     # (and the same way when it is the only context).
-    if replay.decision not in ("explicit_deny", "implicit_deny") or (not any_context and replay.decision != decision):
-        return _disagree(request, decision, replay.decision)
+    if not replay.decision.denied or (not any_context and replay.decision != decision):
+        return _disagree(decision, replay.decision)
     free = free_attributes(request, compiled) if any_context else []
     if not free and replay.decision == decision:
-        return Answer(None, decision, replay.reasons)
-    proven = {"kind": decision, "detail": "proven for every value of " + ", ".join(free) if free else "proven"}
-    kept = [r for r in replay.reasons if r.get("kind") not in ("condition", "unsupported", "missing_role")]
-    return Answer(None, decision, [proven, *kept])
+        return replay
+    detail = "proven for every value of " + ", ".join(free) if free else "proven"
+    kept = tuple(r for r in replay.reasons if r.kind not in _KEPT)
+    return Verdict(decision=decision, reasons=(Reason(kind=ReasonKind.PROVEN, detail=detail), *kept))
 
 
-def decide_reference(request: Request, applicable: Applicable, any_context: bool = False) -> Answer:
+def decide_reference(request: Request, applicable: Applicable, any_context: bool = False) -> Verdict:
     """The reference evaluator; with ``any_context`` it decides only when no condition it would
     read compares an attribute the request does not give (else unknown: use the smt engine)."""
     compiled = compile_request(request, applicable)
     answer = reference.decide_compiled(request, compiled)
-    if any_context and answer.decision != "unknown" and free_attributes(request, compiled):
+    if any_context and answer.decision is not Decision.UNKNOWN and free_attributes(request, compiled):
         detail = "the reference engine decides one context; use the smt engine with --any-context"
-        return Answer(None, "unknown", [{"kind": "engine", "detail": detail}])
+        return _unknown(ReasonKind.ENGINE, detail)
     return answer
+
+
+__all__ = ["DEFAULT_TIMEOUT_MS", "Encoder", "Verdict", "action_regex", "decide_reference", "decide_smt"]

@@ -20,11 +20,22 @@ grant at all still denies (reported as ``implicit_deny``, naming it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from simulator.aws.simulate import Answer
 from simulator.azure.abac import Facts, K, evaluate, kleene_and, kleene_or, unknown_reasons
 from simulator.azure.rbac import Applicable, Compiled, DenyAssignment, Request, RoleAssignment, compile_request
+from simulator.core import Decision, Reason, ReasonKind, Witness
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """One evaluator's decision on one request (one plane): the decision, its reasons, and for
+    ``allowed`` the request as a witness."""
+
+    decision: Decision
+    reasons: tuple[Reason, ...] = ()
+    witness: Witness | None = None
 
 
 def facts_of(request: Request) -> Facts:
@@ -45,26 +56,23 @@ def deny_value(deny: DenyAssignment, facts: Facts) -> K:
     return condition_value(deny.condition, facts)
 
 
-def witness_of(request: Request) -> dict[str, Any]:
-    context = {k: (v[0] if len(v) == 1 else list(v)) for k, v in sorted(request.attributes.items())}
-    out: dict[str, Any] = {
-        "principal": request.principal,
-        "action": request.operation,
-        "data_action": request.data_action,
-        "resource": request.resource,
-        "context": context,
-    }
-    if request.sub_operation:
-        out["sub_operation"] = request.sub_operation
-    return out
+def witness_of(request: Request) -> Witness:
+    return Witness(
+        principal=request.principal,
+        action=request.operation,
+        resource=request.resource,
+        context=dict(sorted(request.attributes.items())),
+        plane="data" if request.data_action else "control",
+        sub_operation=request.sub_operation,
+    )
 
 
-def _assignment_reason(a: RoleAssignment, kind: str, detail: str) -> dict[str, Any]:
-    return {"kind": kind, "policy": a.id, "role": a.role_name or a.role_id, "scope": a.scope, "detail": detail}
+def assignment_reason(a: RoleAssignment, kind: ReasonKind, detail: str) -> Reason:
+    return Reason(kind=kind, policy=a.id, role=a.role_name or a.role_id, scope=a.scope, detail=detail)
 
 
-def _deny_reason(d: DenyAssignment, kind: str, detail: str) -> dict[str, Any]:
-    return {"kind": kind, "policy": d.id, "scope": d.scope, "detail": detail}
+def deny_reason(d: DenyAssignment, kind: ReasonKind, detail: str) -> Reason:
+    return Reason(kind=kind, policy=d.id, scope=d.scope, detail=detail)
 
 
 def _unknown_detail(a: RoleAssignment, blocks: tuple[Any, ...]) -> str:
@@ -74,66 +82,68 @@ def _unknown_detail(a: RoleAssignment, blocks: tuple[Any, ...]) -> str:
     return "; ".join(dict.fromkeys(reasons)) or "condition undecided"
 
 
-def decide_compiled(request: Request, compiled: Compiled) -> Answer:
+def decide_compiled(request: Request, compiled: Compiled) -> Verdict:
     facts = facts_of(request)
     op = request.operation
     deny_values = [(d, deny_value(d, facts)) for d in compiled.denies]
     grant_values = [(a, blocks, grant_value(a, blocks, facts)) for a, blocks in compiled.grants]
     denied = kleene_or(v for _, v in deny_values)
     granted = kleene_or([*(v for _, _, v in grant_values), *(None for _ in compiled.missing_roles)])
-    reasons: list[dict[str, Any]]
+    reasons: list[Reason]
     if denied is True:
         reasons = [
-            _deny_reason(d, "deny_assignment", f"deny assignment {d.name} at {d.scope} denies {op}")
+            deny_reason(d, ReasonKind.DENY_ASSIGNMENT, f"deny assignment {d.name} at {d.scope} denies {op}")
             for d, v in deny_values
             if v is True
         ]
-        return Answer(None, "explicit_deny", reasons)
+        return Verdict(decision=Decision.EXPLICIT_DENY, reasons=tuple(reasons))
     if granted is False:
         reasons = [
-            _assignment_reason(a, "condition", f"the condition of {a.label()} does not hold for this request")
+            assignment_reason(a, ReasonKind.CONDITION, f"the condition of {a.label()} does not hold for this request")
             for a, _, v in grant_values
         ]
         if not grant_values:
             reasons.append(
-                {
-                    "kind": "no_allow",
-                    "detail": f"no role assignment for the principal or its groups at the resource's scopes grants {op}"
+                Reason(
+                    kind=ReasonKind.NO_ALLOW,
+                    detail=f"no role assignment for the principal or its groups at the resource's scopes grants {op}"
                     f" ({compiled.considered} assignments apply to it there)",
-                }
+                )
             )
         reasons += [
-            _deny_reason(d, "deny_assignment", f"deny assignment {d.name} might apply: {_deny_detail(d)}")
+            deny_reason(d, ReasonKind.DENY_ASSIGNMENT, f"deny assignment {d.name} might apply: {_deny_detail(d)}")
             for d, v in deny_values
             if v is None
         ]
-        return Answer(None, "implicit_deny", reasons)
+        return Verdict(decision=Decision.IMPLICIT_DENY, reasons=tuple(reasons))
     if granted is True and denied is False:
         reasons = [
-            _assignment_reason(a, "assignment", f"{a.label()} grants {op}") for a, _, v in grant_values if v is True
+            assignment_reason(a, ReasonKind.ASSIGNMENT, f"{a.label()} grants {op}")
+            for a, _, v in grant_values
+            if v is True
         ]
-        return Answer(None, "allowed", reasons, witness_of(request))
+        return Verdict(decision=Decision.ALLOWED, reasons=tuple(reasons), witness=witness_of(request))
     reasons = [
-        _assignment_reason(a, "unsupported", f"{a.label()}: {_unknown_detail(a, blocks)}")
+        assignment_reason(a, ReasonKind.UNSUPPORTED, f"{a.label()}: {_unknown_detail(a, blocks)}")
         for a, blocks, v in grant_values
         if v is None
     ]
     reasons += [
-        _assignment_reason(a, "missing_role", f"role definition ID {a.role_id} not in the snapshot ({a.label()})")
+        assignment_reason(a, ReasonKind.MISSING, f"role definition ID {a.role_id} not in the snapshot ({a.label()})")
         for a in compiled.missing_roles
     ]
     reasons += [
-        _deny_reason(d, "unsupported", f"deny assignment {d.name}: {_deny_detail(d)}")
+        deny_reason(d, ReasonKind.UNSUPPORTED, f"deny assignment {d.name}: {_deny_detail(d)}")
         for d, v in deny_values
         if v is None
     ]
-    return Answer(None, "unknown", reasons)
+    return Verdict(decision=Decision.UNKNOWN, reasons=tuple(reasons))
 
 
 def _deny_detail(d: DenyAssignment) -> str:
     return "; ".join(unknown_reasons(d.condition)) if d.condition is not None else "undecided"
 
 
-def decide(request: Request, applicable: Applicable) -> Answer:
+def decide(request: Request, applicable: Applicable) -> Verdict:
     """Decide one concrete request (its attributes as given; a missing attribute is absent)."""
     return decide_compiled(request, compile_request(request, applicable))

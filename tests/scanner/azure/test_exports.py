@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from models import CoverageStatus, CredentialKind, PolicyKind, PrincipalKind, ScopeKind, WorkloadKind
+from models import Cloud, CoverageStatus, Covers, CredentialKind, PolicyKind, PrincipalKind, ScopeKind, WorkloadKind
 from scanner.azure import exports
 from scanner.azure.exports import assemble, detect
 from scanner.azure.normalize import normalize_azure
@@ -187,6 +187,9 @@ def test_assignment_to_a_role_definition_not_in_the_inputs_is_kept_with_a_gap() 
         gap.operation == f"roleDefinitions.get {PAYMENTS}/providers/microsoft.authorization/roledefinitions/{missing}"
     )
     assert gap.detail == "role definition not in the inputs"
+    # Typed: it is about that one role definition (not the scope it was assigned at).
+    assert gap.cloud is Cloud.AZURE and gap.covers == (Covers.ROLES,)
+    assert gap.target == f"{PAYMENTS}/providers/microsoft.authorization/roledefinitions/{missing}"
 
 
 def test_deny_assignment_with_exclude_principals() -> None:
@@ -293,8 +296,10 @@ def test_file_reads_are_coverage_entries() -> None:
     assert len(files) == len(FORMATS)
     deny = files[str(EXPORTS / "deny-assignments-payments.json")]
     assert (deny.status, deny.items, deny.scope_id, deny.service) == (CoverageStatus.OK, 1, PAYMENTS, "authorization")
+    assert deny.cloud is Cloud.AZURE and deny.covers == (Covers.DENY_ASSIGNMENTS,)
     tree = files[str(EXPORTS / "management-groups.json")]
-    assert tree.items == 6 and tree.scope_id == TENANT
+    assert tree.items == 6 and tree.scope_id == TENANT and tree.covers == (Covers.ORGANIZATION,)
+    assert all(e.cloud is Cloud.AZURE for e in files.values())
 
 
 def test_built_in_roles_dataset_reads_as_role_definition_list(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.identity import CredentialUnavailableError
 
-from models import CoverageStatus, PolicyKind
+from models import Cloud, CoverageStatus, Covers, PolicyKind
 from scanner.azure.clients import GRAPH_SCOPE, AzureClients
 from scanner.azure.live import collect_azure, namespaces_in_use, scan_live
 from scanner.azure.normalize import normalize_azure
@@ -152,7 +152,9 @@ def test_a_forbidden_read_is_a_gap_and_the_scan_goes_on(fake: FakeAzure) -> None
     deny_gap = gaps[(PLATFORM, "denyAssignments.list")]
     assert deny_gap.status is CoverageStatus.DENIED and deny_gap.service == "authorization"
     assert "AuthorizationFailed" in deny_gap.detail and "HTTP 403" in deny_gap.detail
-    assert gaps[(TENANT, f"managementGroups.get {TENANT}")].status is CoverageStatus.DENIED
+    assert (deny_gap.cloud, deny_gap.covers, deny_gap.target) == (Cloud.AZURE, (Covers.DENY_ASSIGNMENTS,), None)
+    tree_gap = gaps[(TENANT, f"managementGroups.get {TENANT}")]
+    assert tree_gap.status is CoverageStatus.DENIED and tree_gap.covers == (Covers.ORGANIZATION,)
     assert len(gaps) == 2
     # The other subscription's deny assignments and the platform's other reads still arrived.
     assert [d["properties"]["scope"].split("/")[2] for d in raw.deny_assignments] == [SUB_PAYMENTS]
@@ -175,7 +177,7 @@ def test_group_members_come_from_graph_transitively(fake: FakeAzure) -> None:
     ]
     parts = normalize_azure(collect_azure(clients_for(fake), all_subscriptions=True))
     principals = {p.id: p for p in parts.principals}
-    assert principals[ADMINS].attributes["membersKnown"] == "true"
+    assert principals[ADMINS].members_known is True
     assert principals[ALICE].member_of == (ADMINS,) and principals[CI_SP].member_of == (ADMINS,)
     assert principals[NESTED].member_of == (ADMINS,)
     assert "6b5a4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d" not in principals  # a device holds no role
@@ -187,8 +189,9 @@ def test_group_members_graph_refuses_are_a_gap(fake: FakeAzure) -> None:
     parts = normalize_azure(collect_azure(clients_for(fake), all_subscriptions=True))
     gap = next(e for e in parts.coverage if e.is_gap and e.operation == f"groups.transitiveMembers {ADMINS}")
     assert gap.status is CoverageStatus.DENIED and gap.service == "graph"
+    assert (gap.cloud, gap.covers, gap.target) == (Cloud.AZURE, (Covers.GROUP_MEMBERS,), ADMINS)
     admins = next(p for p in parts.principals if p.id == ADMINS)
-    assert "membersKnown" not in admins.attributes
+    assert admins.members_known is None
 
 
 def test_graph_denied_is_a_gap(fake: FakeAzure) -> None:

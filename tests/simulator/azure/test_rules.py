@@ -17,6 +17,7 @@ from simulator.azure.abac import (
     evaluate,
     parse_assignment_condition,
     parse_condition,
+    unknown_reasons,
 )
 from simulator.azure.rbac import Applicable, AppliedAssignment, Request, normalize_attributes, resource_attributes
 from tests.simulator.azure.helpers import (
@@ -71,7 +72,9 @@ class Row:
     reason: str = ""  # a fragment the reasons must contain
 
 
-def grant(name: str, role_name: str, scope: str, principal: str = ALICE, **kw: Any) -> tuple[dict[str, Any], dict]:
+def grant(
+    name: str, role_name: str, scope: str, principal: str = ALICE, **kw: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     definition = role(role_name)
     return assignment(name, principal, definition, scope, **kw), definition
 
@@ -82,6 +85,13 @@ def reader_if(expression: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 ANY_EQ = "ForAnyOfAnyValues:StringEquals"
+ROLE_ID = "@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId]"
+READER = role("Reader")["name"]
+OWNER = role("Owner")["name"]
+CONTRIBUTOR = role("Contributor")["name"]
+MI_ASSIGN = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
+MI_PATTERN = "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"
+UAI = f"{RG}/providers/microsoft.managedidentity/userassignedidentities/id1"
 NAME_IS = f"{CONTAINER_NAME} StringEquals "
 PRIVATE_LINK = "@Environment[isPrivateLink] BoolEquals true"
 CUSTOM_AUTH = custom_role("Role Writer", "5d2c2b8a-0000-4000-8000-000000000001", actions=[ROLE_WRITE])
@@ -93,6 +103,15 @@ DATA_MINUS = custom_role(
     "5d2c2b8a-0000-4000-8000-000000000003",
     dataActions=["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"],
     notDataActions=["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete"],
+)
+
+NO_ASSIGN = custom_role(
+    "Identity Reader", "5d2c2b8a-0000-4000-8000-000000000004", actions=["Microsoft.ManagedIdentity/*"],
+    notActions=["Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"],
+)  # fmt: skip
+ONLY_READER = (
+    "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
+    f"({ROLE_ID} ForAnyOfAnyValues:GuidEquals {{{READER}}}))"
 )
 
 ROWS = [
@@ -138,6 +157,29 @@ ROWS = [
         [(assignment("a1", ALICE, MID_WILDCARD, RG), MID_WILDCARD)], "allowed"),
     Row("a wildcard in the middle needs the prefix", "Microsoft.Compute/virtualMachines/read", VM,
         [(assignment("a1", ALICE, MID_WILDCARD, RG), MID_WILDCARD)], "implicit_deny"),
+    # A whole-segment wildcard also matches no segment (Managed Identity Operator)
+    Row("userAssignedIdentities/*/assign/action grants userAssignedIdentities/assign/action", MI_ASSIGN, UAI,
+        [grant("a1", "Managed Identity Operator", RG)], "allowed", reason="Managed Identity Operator"),
+    Row("a whole-segment wildcard matches several segments", f"{MI_ASSIGN.rsplit('/', 2)[0]}/x/y/assign/action",
+        UAI, [grant("a1", "Managed Identity Operator", RG)], "allowed"),
+    Row("a whole-segment wildcard keeps the segments around it", "Microsoft.ManagedIdentity/assign/action", UAI,
+        [grant("a1", "Managed Identity Operator", RG)], "implicit_deny"),
+    Row("a deny's whole-segment wildcard matches no segment too", MI_ASSIGN, UAI,
+        [grant("a1", "Owner", RG)], "explicit_deny",
+        denies=[deny_assignment("d1", RG, actions=[MI_PATTERN])]),
+    Row("a notActions whole-segment wildcard subtracts it", MI_ASSIGN, UAI,
+        [(assignment("a1", ALICE, NO_ASSIGN, RG), NO_ASSIGN)], "implicit_deny"),
+    # Delegation conditions on role assignment writes
+    Row("may assign Reader only: Reader", "Microsoft.Authorization/roleAssignments/write", RG,
+        [grant("a1", "Role Based Access Control Administrator", RG, condition=ONLY_READER)], "allowed",
+        attributes={ROLE_ID: READER}),
+    Row("may assign Reader only: Owner", "Microsoft.Authorization/roleAssignments/write", RG,
+        [grant("a1", "Role Based Access Control Administrator", RG, condition=ONLY_READER)], "implicit_deny",
+        attributes={ROLE_ID: OWNER}, reason="condition"),
+    Row("may assign Reader only: no role given", "Microsoft.Authorization/roleAssignments/write", RG,
+        [grant("a1", "Role Based Access Control Administrator", RG, condition=ONLY_READER)], "implicit_deny"),
+    Row("may assign Reader only: reads are not restricted", "Microsoft.Authorization/roleAssignments/read", RG,
+        [grant("a1", "Role Based Access Control Administrator", RG, condition=ONLY_READER)], "allowed"),
     # Group membership
     Row("assignment to a group the principal is in", "Microsoft.Compute/virtualMachines/write", VM,
         [grant("a1", "Contributor", RG, GROUP, principal_type="Group")], "allowed", groups=(GROUP,)),
@@ -270,7 +312,7 @@ def test_rule(row: Row) -> None:
     if row.reason:
         assert row.reason in str(answer.reasons)
     if answer.decision == "allowed":
-        assert answer.witness is not None and answer.witness["principal"] == ALICE
+        assert answer.witness is not None and answer.witness.principal == ALICE
     if answer.decision == "unknown":
         assert answer.reasons
     smt = encode.decide_smt(request, applicable, any_context=False)
@@ -286,9 +328,10 @@ def test_any_context_finds_the_attribute_value() -> None:
     answer = encode.decide_smt(request, applicable, any_context=True)
     assert answer.decision == "allowed"
     assert answer.witness is not None
-    assert answer.witness["context"] == {
-        "@Resource[microsoft.storage/storageaccounts/blobservices/containers:name]": "logs"
+    assert answer.witness.context == {
+        "@Resource[microsoft.storage/storageaccounts/blobservices/containers:name]": ("logs",)
     }
+    assert answer.witness.plane == "data"
     assert encode.decide_reference(request, applicable, any_context=True).decision == "unknown"
 
 
@@ -347,9 +390,42 @@ def facts(**attributes: Any) -> Facts:
         (f"{CONTAINER_NAME} StringEqualsIgnoreCase 'café'", {CONTAINER_NAME: "CAFÉ"}, None),
         (f"{CONTAINER_NAME} StringLikeIgnoreCase 'caf*'", {CONTAINER_NAME: "CAFÉ"}, True),
         (f"{CONTAINER_NAME} StringNotEqualsIgnoreCase 'café'", {CONTAINER_NAME: "tea"}, True),
-        (f"{CONTAINER_NAME} ForAllOfAnyValues:StringEquals {{'red'}}", {CONTAINER_NAME: "red"}, None),
+        # The cross-product quantifiers (Microsoft's examples in "condition format and syntax").
+        (f"{CONTAINER_NAME} ForAllOfAnyValues:StringEquals {{'red'}}", {CONTAINER_NAME: "red"}, True),
+        (f"{CONTAINER_NAME} ForAllOfAnyValues:StringEquals {{'orange', 'red', 'blue'}}",
+         {CONTAINER_NAME: ["red", "blue"]}, True),
+        (f"{CONTAINER_NAME} ForAllOfAnyValues:StringEquals {{'red', 'green'}}", {CONTAINER_NAME: ["red", "blue"]},
+         False),
+        (f"{CONTAINER_NAME} ForAnyOfAllValues:StringNotEquals {{'red', 'green'}}", {CONTAINER_NAME: ["red", "blue"]},
+         True),
+        (f"{CONTAINER_NAME} ForAnyOfAllValues:StringNotEquals {{'red', 'blue'}}", {CONTAINER_NAME: ["red", "blue"]},
+         False),
+        (f"{CONTAINER_NAME} ForAllOfAllValues:StringNotEquals {{'x', 'y'}}", {CONTAINER_NAME: ["red", "blue"]}, True),
+        (f"{CONTAINER_NAME} ForAllOfAllValues:StringNotEquals {{'x', 'red'}}", {CONTAINER_NAME: ["red", "blue"]},
+         False),
+        (f"{CONTAINER_NAME} ForAllOfAllValues:StringStartsWith {{'r', 're'}}", {CONTAINER_NAME: ["red", "rex"]},
+         True),
+        (f"{CONTAINER_NAME} ForAllOfAnyValues:StringEquals {{'red'}}", {}, None),
+        (f"{CONTAINER_NAME} ForAnyOfAllValues:StringEquals {{'red'}}", {}, False),
+        # GUIDs: case-insensitive, quoted or not, with or without dashes; other values undecided.
+        (f"{ROLE_ID} GuidEquals {READER}", {ROLE_ID: READER.upper()}, True),
+        (f"{ROLE_ID} GuidEquals '{READER}'", {ROLE_ID: READER}, True),
+        (f"{ROLE_ID} GuidEquals {READER}", {ROLE_ID: READER.replace("-", "")}, True),
+        (f"{ROLE_ID} GuidEquals {READER.replace('-', '')}", {ROLE_ID: READER}, True),
+        (f"{ROLE_ID} GuidEquals {READER}", {ROLE_ID: OWNER}, False),
+        (f"{ROLE_ID} GuidNotEquals {READER}", {ROLE_ID: OWNER}, True),
+        (f"{ROLE_ID} GuidEquals {READER}", {ROLE_ID: "Reader"}, None),
+        (f"{ROLE_ID} GuidEquals {READER}", {}, False),
+        (f"{ROLE_ID} GuidNotEquals {READER}", {}, None),
+        (f"{ROLE_ID} ForAnyOfAnyValues:GuidEquals {{{OWNER}, {READER}}}", {ROLE_ID: READER}, True),
+        (f"{ROLE_ID} ForAnyOfAllValues:GuidNotEquals {{{OWNER}, {READER}}}", {ROLE_ID: READER}, False),
+        (f"{ROLE_ID} ForAnyOfAllValues:GuidNotEquals {{{OWNER}, {READER}}}", {ROLE_ID: CONTRIBUTOR}, True),
+        (f"{ROLE_ID} ForAllOfAnyValues:GuidEquals {{{OWNER}, {READER}}}", {ROLE_ID: [OWNER, CONTRIBUTOR]}, False),
+        (f"{ROLE_ID} GuidEquals 'not-a-guid'", {ROLE_ID: READER}, None),
+        (f"{ROLE_ID} StringEquals {READER}", {ROLE_ID: READER}, None),
         ("@Principal[Microsoft.Directory/CustomSecurityAttributes/Id:Dept] StringEquals 'x'", {}, None),
         (f"{CONTAINER_NAME} GuidEquals 3fa85f64-5717-4562-b3fc-2c963f66afa6", {CONTAINER_NAME: "x"}, None),
+        ("ActionMatches{'Microsoft.Storage/*/blobServices/containers/blobs/read'}", {}, True),
         (f"Exists {CONTAINER_NAME}", {CONTAINER_NAME: "x"}, None),
         (f"ActionMatches{{'{BLOB_READ.upper()}'}}", {}, True),
         ("ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/*'}", {}, True),
@@ -397,17 +473,32 @@ def test_every_built_in_role_condition_parses() -> None:
     assert any(isinstance(p, Opaque) or "Guid" in repr(p) for p in parsed)
 
 
-def test_built_in_role_condition_decides_untargeted_actions() -> None:
-    """A Data Access Administrator role restricts only role-assignment writes and deletes: other
-    operations are decided despite its GUID comparisons."""
+def test_built_in_role_condition_decides_its_delegation() -> None:
+    """Key Vault Data Access Administrator may assign the Key Vault data roles only (its built-in
+    ``ForAnyOfAnyValues:GuidEquals`` condition); reads are not restricted."""
     admin = role("Key Vault Data Access Administrator")
     scope = f"/subscriptions/{SUB}"
+    secrets_user = role("Key Vault Secrets User")["name"]
     rows = [
         Row("x", "Microsoft.Authorization/roleAssignments/read", ACCOUNT, [grant("a1", admin["roleName"], scope)], ""),
-        Row("y", ROLE_WRITE, ACCOUNT, [grant("a1", admin["roleName"], scope)], ""),
+        Row("y", ROLE_WRITE, ACCOUNT, [grant("a1", admin["roleName"], scope)], "", attributes={ROLE_ID: secrets_user}),
+        Row("z", ROLE_WRITE, ACCOUNT, [grant("a1", admin["roleName"], scope)], "", attributes={ROLE_ID: OWNER}),
+        Row("w", ROLE_WRITE, ACCOUNT, [grant("a1", admin["roleName"], scope)], ""),
     ]
-    decisions = [reference.decide(*build(r)).decision for r in rows]
-    assert decisions == ["allowed", "unknown"]
+    for evaluate_with in (reference.decide, encode.decide_smt):
+        decisions = [evaluate_with(*build(r)).decision for r in rows]
+        assert decisions == ["allowed", "allowed", "implicit_deny", "implicit_deny"]
+
+
+def test_built_in_role_conditions_with_dashless_guids_are_decided() -> None:
+    """Some built-in role conditions write GUIDs as 32 hex digits; they compare like dashed ones."""
+    dashless = [
+        p["condition"] for r in all_roles() for p in r["permissions"]
+        if p.get("condition") and "GuidEquals" in p["condition"] and "-" not in p["condition"].split("{")[-1]
+    ]  # fmt: skip
+    assert dashless
+    for text in dashless:
+        assert not [r for r in unknown_reasons(parse_condition(text)) if "Guid" in r], text
 
 
 def test_any_context_finds_values_beyond_ascii() -> None:
@@ -416,7 +507,7 @@ def test_any_context_finds_values_beyond_ascii() -> None:
     answer = encode.decide_smt(request, applicable, any_context=True)
     assert answer.decision == "allowed"
     assert answer.witness is not None
-    assert list(answer.witness["context"].values()) == ["café"]
+    assert list(answer.witness.context.values()) == [("café",)]
 
 
 def reader_if_raw(condition: str) -> tuple[dict[str, Any], dict[str, Any]]:
