@@ -8,14 +8,13 @@ state between calls.
 
 from simulator.core.answer import Answer, Considered
 from simulator.core.ask import Ask, ExternalToken, Method, PrincipalRef, Witness, flat_context
-from simulator.core.decision import DOUBT_KINDS, Decision, Reason, ReasonKind
+from simulator.core.decision import Decision, Reason, ReasonKind
 from simulator.core.engine import Engine, EngineFactory, Estate, QueryError, context_tuples
 from simulator.core.gaps import Gap, weigh
 from simulator.core.prove import Bounds, Check, Checker, Proof, Rung, checker, prove
 from simulator.core.route import UnknownCloud, cloud_of
 
 __all__ = [
-    "DOUBT_KINDS",
     "Answer",
     "Ask",
     "Bounds",

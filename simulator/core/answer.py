@@ -55,24 +55,18 @@ class Answer:
         if not isinstance(self.reasons, tuple) or not isinstance(self.notes, tuple):
             raise ValueError("Answer.reasons and Answer.notes must be tuples")
 
-    @property
-    def cloud_action(self) -> str:
-        return self.ask.action
-
     def with_notes(self, notes: Iterable[str]) -> Answer:
         extra = tuple(n for n in notes if n not in self.notes)
         return replace(self, notes=self.notes + extra) if extra else self
 
-    def unknown(self, reasons: Iterable[Reason], *, keep_unproven: bool = True) -> Answer:
+    def unknown(self, reasons: Iterable[Reason]) -> Answer:
         """This answer made unknown by ``reasons``; what it would have been is kept as an
         ``unproven`` reason (the evidence stays visible, but it is not a proof)."""
         extra = tuple(reasons)
         if self.decision is Decision.UNKNOWN:
             return replace(self, reasons=self.reasons + tuple(r for r in extra if r not in self.reasons))
-        would: tuple[Reason, ...] = ()
-        if keep_unproven:
-            detail = f"with what the snapshot holds the answer would be {self.decision}"
-            would = (Reason(kind=ReasonKind.UNPROVEN, detail=detail),)
+        detail = f"with what the snapshot holds the answer would be {self.decision}"
+        would = (Reason(kind=ReasonKind.UNPROVEN, detail=detail),)
         return replace(self, decision=Decision.UNKNOWN, witness=None, reasons=extra + would + self.reasons)
 
     def to_json(self) -> dict[str, Any]:

@@ -137,24 +137,5 @@ class Witness:
             out["sub_operation"] = self.sub_operation
         return out
 
-    @staticmethod
-    def of(data: Mapping[str, Any]) -> Witness:
-        """A witness from the dict form the evaluators print (``context`` values a string or a list)."""
-        context = {
-            str(k): tuple(str(x) for x in v) if isinstance(v, list | tuple) else (str(v),)
-            for k, v in (data.get("context") or {}).items()
-        }
-        plane = data.get("plane")
-        if plane is None and "data_action" in data:
-            plane = "data" if data["data_action"] else "control"
-        return Witness(
-            principal=str(data.get("principal", "")),
-            action=str(data.get("action", "")),
-            resource=str(data.get("resource", "")),
-            context=context,
-            plane=plane,
-            sub_operation=data.get("sub_operation") or None,
-        )
-
 
 __all__ = ["Ask", "ExternalToken", "Method", "PrincipalRef", "ReasonKind", "Witness", "flat_context"]

@@ -75,23 +75,6 @@ class ReasonKind(StrEnum):
     UNKNOWN = "unknown"
 
 
-#: Reasons that mean "not proven": an answer carrying one of these is never allowed or denied
-#: on its strength.
-DOUBT_KINDS = frozenset(
-    {
-        ReasonKind.COVERAGE,
-        ReasonKind.GROUP_MEMBERSHIP,
-        ReasonKind.UNSUPPORTED,
-        ReasonKind.MISSING,
-        ReasonKind.SOLVER,
-        ReasonKind.ENGINE,
-        ReasonKind.AMBIGUOUS_PLANE,
-        ReasonKind.INTERNAL,
-        ReasonKind.UNPROVEN,
-        ReasonKind.UNKNOWN,
-    }
-)
-
 _LEGACY = {"effect": "effect", "sid": "sid", "role": "role", "member": "member", "scope": "scope", "node": "scope"}
 
 
