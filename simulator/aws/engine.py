@@ -26,17 +26,20 @@ other accounts, anyone) are answered by :mod:`simulator.aws.external`.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import z3
+
 from models import AttachmentKind, Cloud, CoverageEntry, Covers, PrincipalKind, ScopeKind, Snapshot
 from simulator.aws.action_names import carried, nearest_actions
-from simulator.aws.catalog import load_catalog
-from simulator.aws.encode import Question, Z3Session, action_matches
+from simulator.aws.catalog import format_regex_parts, load_catalog
+from simulator.aws.encode import Question, Z3Session, _format_matches, action_matches, zstr
 from simulator.aws.policy import PolicyDocument, PolicyError, parse_policy
 from simulator.aws.request import Case, Request, arn_account, classify_principal
 from simulator.aws.semantics import PolicySet, requires_resource_side
@@ -72,6 +75,23 @@ UNCOLLECTED_RESOURCE_POLICIES = frozenset(
 ALLOW_ONLY_RESOURCE_POLICIES = frozenset({"lambda"})
 PRINCIPAL_KINDS = (PrincipalKind.AWS_USER, PrincipalKind.AWS_ROLE)
 TOKEN_ISSUE_TIME = "aws:tokenissuetime"
+#: The name that fills a free resource's sample ARN (the plan is built from it; never a witness).
+UNSEEN = "iamdrift-unseen"
+UNSCANNED_REGION = "iamdrift-unscanned-1"
+OTHER_ACCOUNT = "999999999999"
+#: AWS's commercial regions (partition ``aws``, the one catalog formats use).
+AWS_REGIONS = (
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+    "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1",
+    "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
+    "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+)  # fmt: skip
+_REGION_NAME = re.compile(r"\b[a-z]{2}(?:-[a-z]+)+-\d\b")
+_UNSEEN_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "UnseenResourcePolicy", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
+}
 _ACCOUNT = re.compile(r"^\d{12}$")
 
 
@@ -85,6 +105,88 @@ class Applied:
     digest: str | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class FreeResource:
+    """A range of resources ``can`` ranges over when asked about ``*``.
+
+    ``formats``: the ARN formats of the resource types the action takes (service authorization
+    reference); ``prefix``: the resource starts with it (an object of one bucket); ``exclude`` /
+    ``exclude_prefixes``: resources (and objects of buckets) decided on their own, with their
+    own policies. ``account``: the ARN's account field is this account or empty (S3 ARNs name
+    none); ``other_than``: the field is some other, non-empty account. ``regions``: the region
+    field is empty or one of these; ``outside_regions``: it is non-empty and none of these.
+    ``requested_region``: the caller fixed ``aws:RequestedRegion``; the resource's region is empty
+    or that one. Where policies read a free ``aws:RequestedRegion``, it is the resource's region,
+    one of ``known_regions`` (AWS's regions and those the policies name); a regionless resource
+    leaves it free. A free ``aws:ResourceAccount`` (another account) is left free: a superset.
+    """
+
+    formats: tuple[str, ...]
+    prefix: str | None = None
+    exclude: tuple[str, ...] = ()
+    exclude_prefixes: tuple[str, ...] = ()
+    account: str | None = None
+    other_than: str | None = None
+    regions: tuple[str, ...] | None = None
+    outside_regions: tuple[str, ...] = ()
+    requested_region: str | None = None
+    known_regions: tuple[str, ...] = ()
+
+    def constrain(self, q: Question) -> list[Any]:
+        """The range as z3 constraints on ``q.resource`` (and the keys it sets). Regex memberships
+        only: z3 decides them quickly, where splitting the ARN into field variables times out."""
+        c = q.ctx
+        r = q.resource
+        regexes = [q._format_regex(f) for f in self.formats]
+        typed = regexes[0] if len(regexes) == 1 else z3.Union(*regexes)
+        if self.prefix is not None:
+            typed = z3.Intersect(typed, z3.Concat(q.lit(self.prefix), q.any_string))
+        excluded = [q.lit(e) for e in self.exclude]
+        excluded += [z3.Concat(q.lit(e), q.any_string) for e in self.exclude_prefixes]
+        if excluded:
+            typed = z3.Intersect(typed, z3.Complement(excluded[0] if len(excluded) == 1 else z3.Union(*excluded)))
+        out: list[Any] = [z3.InRe(r, typed)]
+        field = z3.Star(q.non_colon)
+        some = z3.Plus(q.non_colon)
+        empty = q.lit("")
+
+        def lits(values: Iterable[str]) -> Any:
+            items = [q.lit(v) for v in values]
+            return items[0] if len(items) == 1 else z3.Union(*items)
+
+        def shape(region: Any, account: Any) -> Any:
+            colon = q.lit(":")
+            return z3.Concat(q.lit("arn:aws:"), field, colon, region, colon, account, colon, q.any_string)
+
+        if self.account is not None:
+            account = z3.Union(empty, q.lit(self.account))
+        elif self.other_than is not None:
+            account = z3.Intersect(some, z3.Complement(q.lit(self.other_than)))
+        else:
+            account = field
+        if self.regions is not None:
+            region = z3.Union(empty, lits(self.regions))
+        elif self.outside_regions:
+            region = z3.Intersect(some, z3.Complement(lits(self.outside_regions)))
+        else:
+            region = field
+        if self.requested_region is not None:
+            region = z3.Intersect(region, z3.Union(empty, q.lit(self.requested_region)))
+        requested = q.keys.get("aws:requestedregion")
+        if requested is None or not requested.free:
+            out.append(z3.InRe(r, shape(region, account)))
+            return out
+        # AWS sets aws:RequestedRegion to the endpoint's region: the resource's, where its ARN has
+        # one. A region is one of AWS's (or one the policies name); a regionless ARN leaves it free.
+        value = requested.slots[0].text
+        ways = [z3.InRe(r, shape(empty, account))]
+        for name in self.known_regions:
+            if z3.is_true(z3.simplify(z3.InRe(zstr(name, c), region))):
+                ways.append(z3.And(z3.InRe(r, shape(q.lit(name), account)), value == zstr(name, c)))
+        out += [requested.count == 1, z3.Or(*ways)]
+        return out
+
+
 @dataclass(kw_only=True)
 class Plan:
     """Everything needed to decide one request for one principal."""
@@ -96,6 +198,11 @@ class Plan:
     free_keys: frozenset[str] = frozenset()
     closed_keys: frozenset[str] = frozenset()
     token_before_ms: int | None = None
+    #: The resource is free over this range (``can`` about ``*``); the case's resource stands for it.
+    free: FreeResource | None = None
+    #: The resource's policy is unknown and taken as allowing everything: an allowed answer is
+    #: then no proof (it becomes unknown with ``placeholder_reason``), a deny still is.
+    placeholder_reason: str | None = None
 
 
 class AwsIndex:
@@ -371,6 +478,7 @@ class AwsEngine:
         self.at = at
         self.timeout_ms = timeout_ms
         self.index = AwsIndex(snapshot)
+        self._regions: tuple[str, ...] | None = None
 
     def principals(self) -> tuple[str, ...]:
         return tuple(
@@ -392,11 +500,20 @@ class AwsEngine:
             token = ExternalToken.parse(principal)
             if token is not None:
                 principal = token
+        star = ask.resource == "*"
         if isinstance(principal, ExternalToken):
+            token = principal
+            if star:
+                return self.star_outside(ask, lambda sub: external.can_token(self, sub, token)).with_notes(notes)
             return external.can_token(self, ask, principal).with_notes(notes)
         resolved = self.index.resolve_principal(principal)
         if resolved is None:
+            ref = principal
+            if star:
+                return self.star_outside(ask, lambda sub: external.can_outsider(self, sub, ref)).with_notes(notes)
             return external.can_outsider(self, ask, principal).with_notes(notes)
+        if star:
+            return self.star_for(ask, resolved).with_notes(notes)
         return self.decide_for(ask, resolved).with_notes(notes)
 
     def who_can(self, ask: Ask) -> tuple[Answer, ...]:
@@ -407,16 +524,211 @@ class AwsEngine:
         notes = check_action(ask.action)
         out = []
         lowered = ask.action.lower()
-        resource_grants = self._resource_may_allow(ask.action, ask.resource)
+        star = ask.resource == "*"
+        if star:
+            samples = [c.resource for c in self.candidates(ask, None) if not c.other_account]
+            resource_grants = any(self._resource_may_allow(ask.action, s) for s in samples)
+        else:
+            resource_grants = self._resource_may_allow(ask.action, ask.resource)
         for pid in self.principals():
             principal = self.index.principals[pid]
             if not resource_grants and not self._identity_may_allow(pid, principal.member_of, lowered):
                 continue  # no Allow anywhere names the action: implicitly denied, whatever else holds
-            answer = self.decide_for(ask, pid)
+            answer = self.star_for(ask, pid) if star else self.decide_for(ask, pid)
             if answer.decision in (Decision.ALLOWED, Decision.UNKNOWN):
                 out.append(answer.with_notes(notes))
-        out += [a.with_notes(notes) for a in external.who_can_outside(self, ask)]
+        if star:
+            outside = _best_per_principal(
+                a.with_notes(notes)
+                for c in self.candidates(ask, None)
+                if c.free is None or c.free.prefix is not None
+                for sub in self._concrete_asks(ask, c)
+                for a in external.who_can_outside(self, sub)
+            )
+            out += [replace(a, ask=ask) for a in outside]
+        else:
+            out += [a.with_notes(notes) for a in external.who_can_outside(self, ask)]
         return tuple(out)
+
+    # -- ``*`` as the resource: every resource the action takes --
+
+    def candidates(self, ask: Ask, account: str | None) -> list[Candidate]:
+        """The resources ``*`` stands for, for a principal of ``account`` (None: only those the
+        snapshot holds and ``*``): ``*`` where the action takes it; each resource the snapshot holds
+        of a type the action takes (where resource policies matter: trust policies, bucket, key,
+        queue, topic, secret and function policies); each known bucket's objects; and every other
+        resource of those types — in the principal's account (split by whether the scan read the
+        service's policies in its region) and in any other account."""
+        info = load_catalog().action(ask.action)
+        if info is None:
+            return [Candidate(resource="*")]
+        out = [Candidate(resource="*")] if info.any_resource else []
+        formats = info.formats
+        if not formats:
+            return out
+        service = ask.action.split(":", 1)[0].lower()
+        known: list[str] = []
+        buckets: list[str] = []
+        objects = tuple(f for f in formats if f.startswith("arn:${Partition}:s3:::${BucketName}/"))
+        if self._policies_matter(ask.action):
+            ids = list(self.index.resources)
+            if service == "sts":
+                ids += [pid for pid, p in self.index.principals.items() if p.kind is PrincipalKind.AWS_ROLE]
+            known = [rid for rid in ids if any(_format_matches(f, rid) for f in formats)]
+            if objects:
+                buckets = [rid for rid in self.index.resources if rid.startswith("arn:aws:s3:::") and "/" not in rid]
+        out += [Candidate(resource=rid) for rid in known]
+        out += [
+            Candidate(resource=f"{b}/{UNSEEN}", free=FreeResource(formats=objects, prefix=f"{b}/")) for b in buckets
+        ]
+        if account is None:
+            return out
+        given = lowered_context(ask.context).get("aws:requestedregion")
+        requested = given[0] if given and len(given) == 1 else None
+        base = FreeResource(
+            formats=formats,
+            exclude=tuple(known),
+            exclude_prefixes=tuple(f"{b}/" for b in buckets),
+            account=account,
+            requested_region=requested,
+            known_regions=self.known_regions(),
+        )
+        has_region = any(part == ("var", "Region") for f in formats for part in format_regex_parts(f))
+        has_account = any(part == ("var", "Account") for f in formats for part in format_regex_parts(f))
+        read = {r for a, s, r in self.index.read if s == service and a == account}
+        if service in COLLECTED_RESOURCE_POLICIES and has_region and read and None not in read:
+            regions = tuple(sorted(r for r in read if r))
+            out.append(
+                Candidate(
+                    resource=_sample(formats[0], regions[0], account), free=replace(base, regions=regions), unseen=True
+                )
+            )
+            out.append(
+                Candidate(
+                    resource=_sample(formats[0], UNSCANNED_REGION, account),
+                    free=replace(base, outside_regions=regions),
+                    unseen=True,
+                )
+            )
+        else:
+            out.append(Candidate(resource=_sample(formats[0], "us-east-1", account), free=base, unseen=True))
+        if has_account:
+            other = OTHER_ACCOUNT if account != OTHER_ACCOUNT else "000000000000"
+            out.append(
+                Candidate(
+                    resource=_sample(formats[0], "us-east-1", other),
+                    free=replace(base, account=None, other_than=account),
+                    unseen=True,
+                    other_account=True,
+                )
+            )
+        return out
+
+    def known_regions(self) -> tuple[str, ...]:
+        """AWS's regions and every region name the snapshot's policies or coverage mention."""
+        if self._regions is None:
+            named = {m.group(0) for p in self.snapshot.policies for m in _REGION_NAME.finditer(json.dumps(p.document))}
+            named |= {r for _, _, r in self.index.read if r}
+            self._regions = tuple(sorted(set(AWS_REGIONS) | named))
+        return self._regions
+
+    def _policies_matter(self, action: str) -> bool:
+        service = action.split(":", 1)[0].lower()
+        if service == "sts":
+            return requires_resource_side(action)
+        return service in COLLECTED_RESOURCE_POLICIES or service in UNCOLLECTED_RESOURCE_POLICIES
+
+    def star_for(self, ask: Ask, principal_id: str) -> Answer:
+        """``ask`` about ``*`` for a snapshot principal: allowed if some resource the action takes
+        is (the witness names it), denied if every one is (explicitly when every one explicitly)."""
+        account = self.index.principals[principal_id].scope_id
+        candidates = self.candidates(ask, account)
+        answers = (self._decide_candidate(ask, principal_id, c) for c in candidates)
+        return _combine(ask, principal_id, answers, typed=load_catalog().action(ask.action) is not None)
+
+    def _decide_candidate(self, ask: Ask, principal_id: str, candidate: Candidate) -> Answer:
+        sub = replace(ask, resource=candidate.resource)
+        plan = self.plan(sub, principal_id)
+        if candidate.free is not None:
+            self.free_plan(plan, sub, candidate)
+        return self.settle(sub, principal_id, plan)
+
+    def free_plan(self, plan: Plan, sub: Ask, candidate: Candidate) -> None:
+        """Make ``plan`` (built for the candidate's sample) range over the candidate's resources."""
+        assert candidate.free is not None
+        plan.free = candidate.free
+        request = plan.case.request
+        context = dict(request.context)
+        free = set(plan.free_keys)
+        if candidate.unseen and "aws:requestedregion" not in lowered_context(sub.context):
+            context.pop("aws:requestedregion", None)
+            free.add("aws:requestedregion")
+        policies = plan.case.policies
+        if candidate.other_account:
+            context.pop("aws:resourceaccount", None)
+            free.add("aws:resourceaccount")
+            side: list[Gap] = []
+            self.index.resource_side(sub.action, sub.resource, request.resource_account, side, [])
+            plan.gaps = [g for g in plan.gaps if g not in side]
+            if self._policies_matter(sub.action):
+                unseen = parse_policy(_UNSEEN_POLICY, "the policy of a resource outside the snapshot", kind="resource")
+                policies = replace(policies, resource=unseen)
+                plan.placeholder_reason = (
+                    "a resource in an account other than the principal's, which the snapshot does not hold, "
+                    "would allow it if its own policy grants it: that policy is unknown"
+                )
+        plan.case = replace(plan.case, request=replace(request, context=context), policies=policies)
+        plan.free_keys = frozenset(free)
+        holder = self.index.holder(sub.action.split(":", 1)[0].lower(), sub.resource)
+        plan.notes = [_unsample(n, sub.resource, holder) for n in plan.notes]
+        plan.gaps = [replace(g, detail=_unsample(g.detail, sub.resource, holder)) for g in plan.gaps]
+
+    def _concrete_asks(self, ask: Ask, candidate: Candidate) -> list[Ask]:
+        """Concrete asks for a candidate, for principals outside the snapshot: the resource itself,
+        or for a bucket's objects one object per pattern of the bucket policy's Allow statements."""
+        if candidate.free is None:
+            return [replace(ask, resource=candidate.resource)]
+        prefix = candidate.free.prefix or ""
+        gaps: list[Gap] = []
+        doc = self.index.resource_side(ask.action, candidate.resource, None, gaps, [])
+        names = {candidate.resource}
+        if doc is not None:
+            for s in doc.document.statements:
+                for pattern in s.resources or ():
+                    text = "".join(getattr(part, "text", "x") for part in pattern)
+                    if text.startswith(prefix) and len(text) > len(prefix):
+                        names.add(text)
+        return [replace(ask, resource=n) for n in sorted(names)]
+
+    def star_outside(self, ask: Ask, decide: Callable[[Ask], Answer]) -> Answer:
+        """``ask`` about ``*`` for a principal outside the snapshot: the resources the snapshot
+        holds decide (a bucket's objects by the objects its policy names); a resource it does not
+        hold may have a policy that admits the principal, so no deny is proven while the service's
+        resources carry policies."""
+        principal = ask.principal_id or "*"
+        # A resource "*" is one of the caller's own account (ListAllMyBuckets): for a principal
+        # outside the snapshot that account is outside it too, and nothing here decides it.
+        candidates = [c for c in self.candidates(ask, None) if c.resource != "*"]
+        if not candidates:
+            detail = f"{ask.action} acts on the caller's own account, which is outside the snapshot"
+            return Answer(
+                ask=ask,
+                principal=principal,
+                decision=Decision.UNKNOWN,
+                reasons=(Reason(kind=ReasonKind.ENGINE, detail=detail),),
+            )
+        answers = [decide(sub) for c in candidates for sub in self._concrete_asks(ask, c)]
+        allowed = next((a for a in answers if a.decision is Decision.ALLOWED), None)
+        if allowed is not None:
+            return replace(allowed, ask=ask)
+        combined = _combine(ask, principal, iter(answers), typed=load_catalog().action(ask.action) is not None)
+        if combined.decision.denied and (self._policies_matter(ask.action) or any(c.free for c in candidates)):
+            detail = (
+                "resources the snapshot does not hold (and objects its bucket policies do not name) may have "
+                "policies that admit a principal outside the snapshot"
+            )
+            return combined.unknown([Reason(kind=ReasonKind.COVERAGE, detail=detail)])
+        return combined
 
     # -- one snapshot principal --
 
@@ -507,14 +819,22 @@ class AwsEngine:
     def settle(self, ask: Ask, principal_id: str, plan: Plan) -> Answer:
         """Decide ``plan`` with the ask's method, weigh its gaps, and build the core answer."""
         decided = self.run(ask, plan)
-        return self.answer(ask, principal_id, plan, decided)
+        answer = self.answer(ask, principal_id, plan, decided)
+        if plan.placeholder_reason and answer.decision is Decision.ALLOWED:
+            answer = answer.unknown([Reason(kind=ReasonKind.COVERAGE, detail=plan.placeholder_reason)])
+        return answer
 
     def run(self, ask: Ask, plan: Plan) -> Decided:
         if ask.method is Method.REFERENCE:
+            if plan.free is not None:
+                detail = "the reference engine decides one request; * as the resource needs --engine smt"
+                return Decided(decision=Decision.UNKNOWN, reasons=(Reason(kind=ReasonKind.ENGINE, detail=detail),))
             return decide_reference(plan.case, any_context=ask.free_context, free_keys=plan.free_keys)
-        constrain = None
+        constrains: list[Callable[[Question], list[Any]]] = []
         if plan.free_keys and plan.token_before_ms is not None:
-            constrain = _issued_before(plan.token_before_ms)
+            constrains.append(_issued_before(plan.token_before_ms))
+        if plan.free is not None:
+            constrains.append(plan.free.constrain)
         return decide_smt(
             plan.case,
             any_context=ask.free_context,
@@ -522,7 +842,8 @@ class AwsEngine:
             session=self.index.session,
             free_keys=plan.free_keys,
             closed_keys=plan.closed_keys,
-            constrain=constrain,
+            constrain=(lambda q: [x for make in constrains for x in make(q)]) if constrains else None,
+            free_resource=plan.free is not None,
         )
 
     def answer(self, ask: Ask, principal_id: str, plan: Plan, decided: Decided) -> Answer:
@@ -564,6 +885,73 @@ class AwsEngine:
         account, _ = self.index.resource_account(service, resource, None)
         doc = self.index.resource_side(action, resource, account, gaps, [])
         return any(g.could_allow for g in gaps) or (doc is not None and _may_match(doc.document, action.lower()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Candidate:
+    """One of the resources ``*`` stands for: ``resource`` itself (``free`` None), or the range
+    ``free`` (``resource`` is then a sample ARN the plan is built from). ``unseen``: resources the
+    snapshot does not hold; ``other_account``: in an account other than the principal's."""
+
+    resource: str
+    free: FreeResource | None = None
+    unseen: bool = False
+    other_account: bool = False
+
+
+def _sample(arn_format: str, region: str, account: str) -> str:
+    values = {"Partition": "aws", "Region": region, "Account": account}
+    return "".join(text if kind == "lit" else values.get(text, UNSEEN) for kind, text in format_regex_parts(arn_format))
+
+
+def _unsample(text: str, sample: str, holder: str) -> str:
+    """A note or gap about a sample ARN, said of the resources it stands for."""
+    for name in dict.fromkeys((sample, holder)):
+        text = text.replace(name, "a resource the snapshot does not hold")
+    return text
+
+
+def _combine(ask: Ask, principal: str, answers: Iterable[Answer], *, typed: bool) -> Answer:
+    """One answer about ``*`` from the answers about each resource it stands for: the first allowed
+    one; else unknown if any is; else explicit deny if every one is, implicit deny otherwise.
+    ``typed``: the action is in the catalog (else which resources it takes is unknown, and only
+    an allowed answer is proven)."""
+    seen: list[Answer] = []
+    for answer in answers:
+        if answer.decision is Decision.ALLOWED:
+            return replace(answer, ask=ask)
+        seen.append(answer)
+    unknown = [a for a in seen if a.decision is Decision.UNKNOWN]
+    if unknown or not seen:
+        decision = Decision.UNKNOWN
+    elif all(a.decision is Decision.EXPLICIT_DENY for a in seen):
+        decision = Decision.EXPLICIT_DENY
+    else:
+        decision = Decision.IMPLICIT_DENY
+    deciding = unknown or seen
+    combined = Answer(
+        ask=ask,
+        principal=principal,
+        decision=decision,
+        reasons=_unique(r for a in deciding for r in a.reasons),
+        considered=tuple(dict.fromkeys(c for a in seen for c in a.considered)),
+        depends_on=tuple(dict.fromkeys(d for a in seen for d in a.depends_on)),
+        notes=tuple(dict.fromkeys(n for a in seen for n in a.notes)),
+    )
+    if not typed:
+        detail = f"{ask.action} is not in the service authorization reference: which resources it takes is unknown"
+        combined = combined.unknown([Reason(kind=ReasonKind.ENGINE, detail=detail)])
+    return combined
+
+
+def _best_per_principal(answers: Iterable[Answer]) -> list[Answer]:
+    """One answer per principal: an allowed one if any, else an unknown one."""
+    best: dict[str, Answer] = {}
+    for answer in answers:
+        current = best.get(answer.principal)
+        if current is None or (answer.decision is Decision.ALLOWED and current.decision is not Decision.ALLOWED):
+            best[answer.principal] = answer
+    return list(best.values())
 
 
 def _issued_before(limit_ms: int) -> Any:

@@ -109,6 +109,7 @@ def decide_smt(
     closed_keys: frozenset[str] = frozenset(),
     constrain: Constrain | None = None,
     deadline: float | None = None,
+    free_resource: bool = False,
 ) -> Decided:
     """The z3 encoding through the proof ladder.
 
@@ -116,6 +117,10 @@ def decide_smt(
     but those in ``closed_keys`` (keys the request cannot carry); ``free_keys`` are free even
     without it (a role session's ``aws:TokenIssueTime``). ``constrain`` bounds free keys (a
     session's issue time is before the request). Keys are lower-cased.
+
+    ``free_resource``: the resource is free too (the case's resource only stands for it); its
+    range is what ``constrain`` says (``can`` about any resource of an action's types). Allowed
+    then names the resource in the witness, a deny holds for every resource in the range.
     """
     request, policies = case.request, case.policies
     facts = facts or facts_for(request, policies)
@@ -123,22 +128,24 @@ def decide_smt(
     context = dict(request.context)
     used = key_usage(documents)
     if not any_context and not (free_keys & set(used)):
-        free_keys, constrain = frozenset(), None  # nothing reads the free keys: a closed question
+        # nothing reads the free keys: a closed question (a free resource keeps its range)
+        free_keys, constrain = frozenset(), (constrain if free_resource else None)
     opened = any_context or bool(free_keys)
     if opened:
         for key in used:
             if key not in context and (key in closed_keys or (not any_context and key not in free_keys)):
                 context[key] = ()  # given as absent: never free
     q = Question(
-        load_catalog() if any_context else EMPTY,  # a closed, concrete request needs no catalog
+        load_catalog() if any_context or free_resource else EMPTY,  # a closed, concrete request needs no catalog
         documents,
         action=request.action,
-        resource=request.resource,
+        resource=None if free_resource else request.resource,
         principal=request.principal,
         context=context,
         free_context=opened,
         timeout_ms=timeout_ms,
         session=session,
+        resource_cells=not free_resource,
     )
     m = Z3Matcher(q)
     lo = evaluate(policies, facts, m, "lo")
@@ -161,7 +168,10 @@ def decide_smt(
         for key, value in decode_context(q, proof.model).items():
             if key not in witness_context:
                 witness_context[key] = tuple(value) if isinstance(value, list) else (value,)
-        return _confirm_allowed(case, replace(request, context=witness_context), facts)
+        witness = replace(request, context=witness_context)
+        if free_resource:
+            witness = replace(witness, resource=proof.model.eval(q.resource, model_completion=True).as_string())
+        return _confirm_allowed(case, witness, facts)
     if proof.rung is Rung.SOLVER:
         return _unknown(ReasonKind.SOLVER, f"solver: {proof.detail}")
     if proof.rung is Rung.UNDECIDED:
@@ -170,7 +180,7 @@ def decide_smt(
     decision = Decision.EXPLICIT_DENY if proof.rung is Rung.EXPLICIT_DENY else Decision.IMPLICIT_DENY
     # The case's own request is one the question ranges over unless a constraint forces a free
     # key present (then that request is outside the question and proves nothing either way).
-    own_request_asked = constrain is None
+    own_request_asked = constrain is None and not free_resource
     return _confirm_denied(case, decision, exact=not opened, own_request_asked=own_request_asked, detail=proof.detail)
 
 
