@@ -270,7 +270,8 @@ def because(reasons: Iterable[Reason], limit: int = 3) -> str:
 
 def describe(r: Reason) -> str:
     where = r.where
-    if where and r.detail and where not in r.detail:
+    # A detail that already names the document (a binding's "NODE#ROLE MEMBER") needs no prefix.
+    if where and r.detail and where.split("#", 1)[0] not in r.detail:
         return f"{where}: {r.detail}"
     return r.detail or where or r.kind.value
 

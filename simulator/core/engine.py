@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from models import Cloud, Snapshot
 from simulator.core.answer import Answer
 from simulator.core.ask import Ask, ExternalToken, Method
+from simulator.core.decision import Decision
 from simulator.core.route import cloud_of
 
 
@@ -89,7 +90,9 @@ class Estate:
         if ask.principal is not None:
             raise QueryError("who-can takes no principal")
         check_action(ask.action)
-        return self.engine(cloud_of(ask.resource)).who_can(ask)
+        answers = self.engine(cloud_of(ask.resource)).who_can(ask)
+        # Those who can first, then those who might; each group in the engine's order.
+        return tuple(sorted(answers, key=lambda a: a.decision is not Decision.ALLOWED))
 
 
 def check_action(action: str) -> None:

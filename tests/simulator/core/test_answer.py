@@ -138,3 +138,18 @@ def test_a_pattern_is_no_action(action: str) -> None:
         estate.can(estate.ask("r", action, "arn:aws:s3:::b"))
     with pytest.raises(QueryError, match="action"):
         estate.who_can(estate.ask(None, action, "*"))
+
+
+def test_who_can_lists_those_who_can_before_those_who_might() -> None:
+    class Mixed(Recording):
+        def who_can(self, ask: Ask) -> tuple[Answer, ...]:
+            def one(name: str, decision: Decision) -> Answer:
+                witness = WITNESS if decision is Decision.ALLOWED else None
+                return Answer(ask=ask, principal=name, decision=decision, witness=witness)
+
+            return (one("a", Decision.UNKNOWN), one("b", Decision.ALLOWED), one("c", Decision.UNKNOWN),
+                    one("d", Decision.ALLOWED))  # fmt: skip
+
+    estate = Estate(None, {Cloud.AWS: lambda s, a: Mixed(Cloud.AWS)}, AT)  # type: ignore[arg-type]
+    order = [a.principal for a in estate.who_can(estate.ask(None, "s3:GetObject", "*"))]
+    assert order == ["b", "d", "a", "c"]
