@@ -700,9 +700,12 @@ class Question:
         timeout_ms: int = 10_000,
         session: Z3Session | None = None,
         deadline: float | None = None,
+        resource_cells: bool = True,
     ) -> None:
         """``deadline``: a ``time.monotonic()`` instant no work of this question may pass (the
-        resource cells and typed-resource searches stop there; None: each gets ``timeout_ms``)."""
+        resource cells and typed-resource searches stop there; None: each gets ``timeout_ms``).
+        ``resource_cells=False``: a free resource is one string matched by regex (callers that
+        constrain it themselves, e.g. ``can`` about any resource of one action's types)."""
         self.catalog = catalog
         self.documents = list(documents)
         self.timeout_ms = timeout_ms
@@ -762,7 +765,7 @@ class Question:
         self.var_patterns: dict[Pattern, tuple[str, Any]] = {}
         elements = [e for d in documents for s in d.statements for e in (s.resources, s.not_resources) if e is not None]
         unique = list(dict.fromkeys(p for e in elements for p in e))
-        if resource is None and _cells_apply(unique, catalog):
+        if resource is None and resource_cells and _cells_apply(unique, catalog):
             # Units: each element's variable-free patterns together (or each such pattern alone,
             # when there are fewer distinct patterns than distinct elements: cells then grow with
             # the patterns, not with their combinations), each variable pattern alone (abstracted:
