@@ -36,6 +36,8 @@ from simulator.aws.encode import (
     Z3Session,
     decode_action,
     decode_context,
+    is_printable,
+    string_value,
     variable_value,
 )
 from simulator.aws.policy import PolicyDocument, size_warning
@@ -160,16 +162,65 @@ class Deadline:
         return int((self.at - time.monotonic()) * 1000)
 
 
-def _check(solver: Any, deadline: Deadline) -> Any:
+class _Solver:
+    """The z3 solver of one direction's witness search, with the printable-text constraints of
+    free context values (``lazy``) left out until a model breaks one of them.
+
+    Those constraints (a regex membership per free string) are most of z3's work on the string
+    constraints here, and most models keep them anyway: a model that keeps them all is a model of
+    the whole set, and "unsat" without them is "unsat" with them, so adding them only when a model
+    breaks one changes no answer.
+    """
+
+    def __init__(self, ctx: Any, constraints: list[Any], lazy: list[tuple[Any, Any]]) -> None:
+        self._solver = z3.Solver(ctx=ctx)
+        self._solver.add(*constraints)
+        self.lazy = list(lazy)
+        self._depth = 0
+
+    def add(self, *constraints: Any) -> None:
+        self._solver.add(*constraints)
+
+    def push(self) -> None:
+        self._solver.push()
+        self._depth += 1
+
+    def pop(self) -> None:
+        self._solver.pop()
+        self._depth -= 1
+
+    def check(self, deadline: Deadline) -> Any:
+        """Satisfiability within what remains of the deadline (``z3.unknown`` when nothing does)."""
+        while True:
+            remaining = deadline.remaining_ms()
+            if remaining <= 0:
+                return z3.unknown
+            self._solver.set("timeout", remaining)
+            status = self._solver.check()
+            if status != z3.sat or not self.lazy:
+                return status
+            model = self._solver.model()
+            broken = [c for text, c in self.lazy if not is_printable(string_value(model.eval(text, True)))]
+            if not broken:
+                return status
+            self._solver.add(*broken)
+            if self._depth == 0:  # kept for good; inside a push, a pop drops them, so they stay lazy
+                ids = {id(c) for c in broken}
+                self.lazy = [(text, c) for text, c in self.lazy if id(c) not in ids]
+
+    def model(self) -> Any:
+        return self._solver.model()
+
+    def reason_unknown(self) -> str:
+        return str(self._solver.reason_unknown())
+
+
+def _check(solver: _Solver, deadline: Deadline) -> Any:
     """``solver.check()`` within what remains of the deadline (``z3.unknown`` when nothing does)."""
-    remaining = deadline.remaining_ms()
-    if remaining <= 0:
-        return z3.unknown
-    solver.set("timeout", remaining)
-    return solver.check()
+    return solver.check(deadline)
 
 
-def _unknown_reason(solver: Any, deadline: Deadline) -> str:
+def _unknown_reason(solver: _Solver, deadline: Deadline) -> str:
     if deadline.remaining_ms() <= 0:
         return "deadline: the comparison's time budget ran out"
     return f"solver: {solver.reason_unknown()}"
@@ -194,8 +245,8 @@ def _witnesses(
     is blocked and the search goes on, so "none" is only said when every class is exhausted.
     ``exact``: no statement is unsupported, so ``possible`` and ``definite`` are the same.
     """
-    solver = z3.Solver(ctx=q.ctx)
-    solver.add(*q.domain)
+    lazy = {id(c) for _, c in q.text_domain}
+    solver = _Solver(q.ctx, [d for d in q.domain if id(d) not in lazy], q.text_domain)
     if not exact:
         solver.push()
         solver.add(possible)
@@ -244,7 +295,7 @@ def _witnesses(
 
 def _candidate(
     q: Question,
-    solver: Any,
+    solver: _Solver,
     untyped: Any,
     kind: str,
     replay: tuple[PolicyDocument, PolicyDocument, str],
@@ -286,7 +337,7 @@ def _candidate(
     return "witness", realized
 
 
-def _typed_model(q: Question, solver: Any, index: int, hint: str, deadline: Deadline) -> tuple[Any, bool]:
+def _typed_model(q: Question, solver: _Solver, index: int, hint: str, deadline: Deadline) -> tuple[Any, bool]:
     """(a model of the solver's constraints with action class ``index`` and a well-typed
     resource, or None; whether that answer is settled — False when a check timed out)."""
     settled = True

@@ -40,9 +40,11 @@ an IgnoreCase comparison on a free key.
 from __future__ import annotations
 
 import bisect
+import ctypes
+import itertools
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -79,7 +81,7 @@ UNKNOWN_ACCOUNT = "999999999999"
 #: Product states one cell-sampling search may visit before the cell is kept as "may be empty".
 SAMPLE_STATES = 500
 #: Formats instantiated as cheap guesses for a cell's sample.
-MAX_FORMAT_GUESSES = 20
+MAX_FORMAT_GUESSES = 200
 #: The sample of a cell that may be empty: no resource is known to be in it.
 UNSURE = "\u0000unsure"
 
@@ -92,6 +94,21 @@ def zstr(text: str, ctx: Any) -> Any:
     """A z3 string constant holding exactly ``text``: z3 reads ``\\u{..}`` escapes in string
     literals, so a backslash is itself written as an escape."""
     return z3.StringVal(text.replace("\\", "\\u{5c}"), ctx)
+
+
+def string_value(value: Any) -> str:
+    """The text of a z3 string constant, character for character (``as_string`` writes characters
+    past U+00FF as ``\\u{..}`` escapes, which would name another string)."""
+    ctx, ast = value.ctx_ref(), value.as_ast()
+    length = z3.z3core.Z3_get_string_length(ctx, ast)
+    codes = (ctypes.c_uint * length)()
+    z3.z3core.Z3_get_string_contents(ctx, ast, length, codes)
+    return "".join(map(chr, codes))
+
+
+def is_printable(text: str) -> bool:
+    """``text`` lies in :attr:`Z3Session.printable` (the characters free context values take)."""
+    return all(" " <= ch <= "~" or "\u00a0" <= ch <= "\ud7ff" for ch in text)
 
 
 def is_path_placeholder(name: str) -> bool:
@@ -151,25 +168,13 @@ def action_classes(catalog: Catalog, patterns: tuple[str, ...], keep_unmatched: 
     if universal:
         keep_unmatched = True
     for index, pattern in enumerate(patterns):
-        service = pattern.split(":", 1)[0]
         if pattern == "*":
             continue
-        wild_service = "*" in service or "?" in service
-        candidates: Iterable[str] = catalog.actions if wild_service else catalog.by_service.get(service, ())
-        if "*" in pattern or "?" in pattern:
-            regex = _glob(pattern)
-            hits = [a for a in candidates if regex.match(a)]
-        else:
-            hits = [pattern] if pattern in catalog.actions else []
-        for action in hits:
+        for action in _pattern_hits(catalog, pattern):
             signatures.setdefault(action, set()).add(index)
     groups: dict[frozenset[int], list[str]] = {}
     for action, hit_by in signatures.items():
         groups.setdefault(frozenset(hit_by) | universal, []).append(action)
-    if keep_unmatched:
-        unmatched = [a for a in catalog.actions if a not in signatures]
-        if unmatched:
-            groups.setdefault(universal, []).extend(unmatched)
     classes = []
     for sig, members in sorted(groups.items(), key=lambda kv: (len(kv[0]), sorted(kv[0]))):
         members.sort()
@@ -182,6 +187,10 @@ def action_classes(catalog: Catalog, patterns: tuple[str, ...], keep_unmatched: 
                 any_resource=any(info.any_resource for info in infos),
             )
         )
+    if keep_unmatched:
+        rest = _unmatched_class(catalog, frozenset(signatures), universal)
+        if rest is not None:
+            classes.insert(0, rest)  # its signature is the smallest: first, as sorted above
     literal_unknown = sorted(
         {p for p in patterns if "*" not in p and "?" not in p and p not in catalog.actions and ":" in p}
     )
@@ -189,6 +198,47 @@ def action_classes(catalog: Catalog, patterns: tuple[str, ...], keep_unmatched: 
         literal_sig = frozenset(i for i, p in enumerate(patterns) if _glob(p).match(name))
         classes.append(ActionClass(actions=(name,), signature=literal_sig, formats=(), any_resource=True, unknown=True))
     return tuple(classes)
+
+
+@lru_cache(maxsize=4096)
+def _pattern_hits(catalog: Catalog, pattern: str) -> tuple[str, ...]:
+    """The catalog actions a (lower-cased) action pattern other than ``*`` matches (kept: the
+    questions of a batch name the same patterns in ever new combinations)."""
+    service = pattern.split(":", 1)[0]
+    wild_service = "*" in service or "?" in service
+    candidates: Iterable[str] = catalog.actions if wild_service else catalog.by_service.get(service, ())
+    if "*" in pattern or "?" in pattern:
+        regex = _glob(pattern)
+        return tuple(a for a in candidates if regex.match(a))
+    return (pattern,) if pattern in catalog.actions else ()
+
+
+@lru_cache(maxsize=4)
+def _catalog_totals(catalog: Catalog) -> tuple[tuple[str, ...], dict[str, int], int]:
+    """The catalog's actions sorted, how many actions take each ARN format, and how many take
+    ``*``: the class of actions no pattern matches is the catalog less a few, so its formats are
+    counted down instead of collected from thousands of actions."""
+    counts: dict[str, int] = {}
+    for info in catalog.actions.values():
+        for f in info.formats:
+            counts[f] = counts.get(f, 0) + 1
+    return tuple(sorted(catalog.actions)), counts, sum(info.any_resource for info in catalog.actions.values())
+
+
+def _unmatched_class(catalog: Catalog, matched: frozenset[str], universal: frozenset[int]) -> ActionClass | None:
+    """The class of the actions no pattern but ``*`` matches (``matched``: those another does)."""
+    ordered, counts, any_count = _catalog_totals(catalog)
+    left = dict(counts)
+    for action in matched:
+        info = catalog.actions[action]
+        any_count -= info.any_resource
+        for f in info.formats:
+            left[f] -= 1
+    members = tuple(a for a in ordered if a not in matched)
+    if not members:
+        return None
+    formats = tuple(sorted(f for f, n in left.items() if n > 0))
+    return ActionClass(actions=members, signature=universal, formats=formats, any_resource=any_count > 0)
 
 
 # --- Context keys -------------------------------------------------------------------------------
@@ -397,7 +447,9 @@ class ResourceCells:
     ) -> None:
         self.session = session
         self.units = list(units)
+        self.catalog = catalog
         self.formats = None if formats is None else tuple(sorted(set(formats)))
+        self._format_set = frozenset(self.formats or ())
         self._unit_formats: dict[int, frozenset[str]] = {}
         self.python = [[_pattern_python(p) for p in unit] for unit in self.units]
         # Patterns by their fixed beginning: a text can only match a pattern whose beginning is a
@@ -410,6 +462,7 @@ class ResourceCells:
                 self._by_head.setdefault(_literal_ends(pattern)[0], []).append((n, regex))
                 self._units_of.setdefault(pattern, set()).add(n)
         self.timeout_ms = timeout_ms
+        self.places = _named_places(self.units)
         self.universe = session.generic_resource(catalog)
         self.regexes = [_union([session.pattern_regex(p) for p in unit], session) for unit in self.units]
         cells = [Cell(frozenset(), "*")]
@@ -478,6 +531,15 @@ class ResourceCells:
                     )
         return out
 
+    def format_guesses(self, formats: Sequence[str]) -> Iterator[str]:
+        """Cheap guesses for a typed member: each format (at most :data:`MAX_FORMAT_GUESSES`)
+        with its placeholders filled, also with the accounts and regions the patterns name."""
+        for arn_format in formats[:MAX_FORMAT_GUESSES]:
+            for fill in ("iamdrift", "x"):
+                yield _instantiate(arn_format, fill)
+            for account, region in self.places:
+                yield _instantiate(arn_format, "iamdrift", account, region)
+
     def _sample(self, inside: frozenset[int], outside: set[int]) -> str | None:
         """A member of the cell (within the universe), None when it is empty, or UNSURE."""
         formats = self.typed_formats(inside)
@@ -487,14 +549,15 @@ class ResourceCells:
                 return False
             if formats is None:
                 return text == "*" or ARN_SHAPE.match(text) is not None
-            return self.typed(text, formats)
+            return self.typed(text, by_service)
 
         if self._inside_disjoint(inside):
             return None
+        by_service = {} if formats is None else _formats_by_service(formats)
         arn_chars = self.session.arn_chars
-        guesses = self.candidates(sorted(inside))
+        guesses: Iterable[str] = self.candidates(sorted(inside))
         if formats is not None:
-            guesses += [_instantiate(f, fill) for f in formats[:MAX_FORMAT_GUESSES] for fill in ("iamdrift", "x")]
+            guesses = itertools.chain(guesses, self.format_guesses(formats))
         for candidate in guesses:
             if fits(candidate):
                 return candidate
@@ -567,18 +630,22 @@ class ResourceCells:
         found = self._unit_formats.get(unit)
         if found is None:
             assert self.formats is not None
-            found = frozenset().union(*(formats_meeting(p, self.formats) for p in self.units[unit]))
+            # Met among all the catalog's formats once per pattern (kept across questions), then
+            # narrowed to this universe's: the same set, without walking thousands per question.
+            found = frozenset().union(*(_catalog_meeting(self.catalog, p) for p in self.units[unit]))
+            found &= self._format_set
             self._unit_formats[unit] = found
         return found
 
-    def typed(self, text: str, formats: Sequence[str]) -> bool:
-        """``text`` is ``*`` or a resource of one of ``formats`` (looked up by its service)."""
+    def typed(self, text: str, formats: Sequence[str] | dict[str, tuple[str, ...]]) -> bool:
+        """``text`` is ``*`` or a resource of one of ``formats`` (looked up by its service; pass
+        them grouped by service, see :func:`_formats_by_service`, when testing many texts)."""
         if text == "*":
             return True
         fields = text.split(":", 3)
         if len(fields) < 4 or fields[0] != "arn" or fields[1] != "aws":
             return False
-        by_service = _formats_by_service(tuple(formats))
+        by_service = formats if isinstance(formats, dict) else _formats_by_service(tuple(formats))
         return any(_format_python_regex(f).match(text) for f in by_service.get(fields[2], ()))
 
     def may_meet(self, pattern: Pattern, inside: Iterable[int]) -> bool:
@@ -623,6 +690,22 @@ class ResourceCells:
         """Regexes a string must match (and must not) to be a member of cell ``n``."""
         cell = self.cells[n]
         return [self.regexes[i] for i in cell.inside], [self.regexes[j] for j in self.outside[cell.inside]]
+
+
+def _named_places(units: Sequence[Unit], limit: int = 4) -> list[tuple[str, str]]:
+    """(account, region) pairs for guesses: the accounts and regions resource patterns name in
+    their ARN fields (a pattern naming an account only holds resources of that account)."""
+    accounts: dict[str, None] = {}
+    regions: dict[str, None] = {"us-east-1": None}
+    for unit in units:
+        for pattern in unit:
+            fields = "".join(p.text if isinstance(p, Lit) else "*" for p in pattern).split(":")
+            if len(fields) >= 5 and fields[0] == "arn":
+                if re.fullmatch(r"[0-9]{12}", fields[4]):
+                    accounts[fields[4]] = None
+                if re.fullmatch(r"[a-z0-9-]+", fields[3]):
+                    regions[fields[3]] = None
+    return [(a, r) for a in accounts for r in regions][:limit]
 
 
 def _union(regexes: list[Any], session: Z3Session) -> Any:
@@ -725,6 +808,9 @@ class Question:
         self.non_colon = self.session.non_colon
         self.printable = self.session.printable
         self.domain: list[Any] = []
+        #: The printable-text constraints of free context values (also in ``domain``): a caller may
+        #: leave them out of a check and add them only when a model breaks them (see compare).
+        self.text_domain: list[tuple[Any, Any]] = []
         self.unknown_actions: list[str] = []
         self._stmt_cache: dict[tuple[int, int, str], Any] = {}
         self._element_cache: dict[tuple[Pattern, ...], Any] = {}
@@ -983,7 +1069,9 @@ class Question:
         sets it); an undocumented key may also hold text its operators cannot parse."""
         c = self.ctx
         text = z3.String(f"{self.prefix}ctx[{key}][{i}]", c)
-        self.domain.append(z3.InRe(text, self.printable))
+        printable = z3.InRe(text, self.printable)
+        self.domain.append(printable)
+        self.text_domain.append((text, printable))
         slot = Slot(text=text)
         valid = z3.BoolVal(True, c) if documented else z3.Bool(f"{self.prefix}valid[{key}][{i}]", c)
         if sort == "numeric":
@@ -1168,6 +1256,11 @@ class Question:
         for arn_format in ordered:
             for fill in ("iamdrift", "x"):
                 candidate = _instantiate(arn_format, fill)
+                if in_cell(candidate):
+                    return candidate, True
+        for arn_format in ordered[:MAX_FORMAT_GUESSES]:
+            for account, region in cells.places:
+                candidate = _instantiate(arn_format, "iamdrift", account, region)
                 if in_cell(candidate):
                     return candidate, True
         universe = frozenset(self.session.arn_chars)
@@ -1441,7 +1534,7 @@ def decode_context(q: Question, model: Any) -> dict[str, Any]:
     for name, var in sorted(q.keys.items()):
         if not var.free:
             if var.slots:
-                out[name] = [s.text.as_string() for s in var.slots] if var.multi else var.slots[0].text.as_string()
+                out[name] = [string_value(s.text) for s in var.slots] if var.multi else string_value(var.slots[0].text)
             continue
         count = model.eval(var.count, model_completion=True).as_long()
         if count == 0:
@@ -1453,7 +1546,7 @@ def decode_context(q: Question, model: Any) -> dict[str, Any]:
 
 def _decode_slot(q: Question, model: Any, var: KeyVar, slot: Slot) -> str:
     if var.sort == "string":
-        return str(model.eval(slot.text, model_completion=True).as_string())
+        return string_value(model.eval(slot.text, model_completion=True))
     valid, value = slot.typed[var.sort]
     if not z3.is_true(model.eval(valid, model_completion=True)):
         return "not-a-" + var.sort
@@ -1493,11 +1586,16 @@ def decode_action(q: Question, model: Any, resource: str) -> tuple[str, bool]:
     k = q.classes[model.eval(q.action_var, model_completion=True).as_long()]
     if k.unknown:
         return k.actions[0], True
+    # The class's formats the resource has, found by its service (a class may hold thousands of
+    # actions: each is then tested by set intersection, not by regex).
+    fields = resource.split(":", 3)
+    service = fields[2] if len(fields) == 4 else ""
+    fits = {f for f in _formats_by_service(k.formats).get(service, ()) if _format_matches(f, resource)}
     for name in k.actions:
         info = q.catalog.actions[name]
         if resource == "*" and info.any_resource:
             return info.name, False
-        if any(_format_matches(f, resource) for f in info.formats):
+        if fits and not fits.isdisjoint(info.formats):
             return info.name, False
     return q.catalog.actions[k.actions[0]].name, False
 
@@ -1573,9 +1671,9 @@ def first_member(
     return None, True
 
 
-def _instantiate(arn_format: str, fill: str) -> str:
+def _instantiate(arn_format: str, fill: str, account: str = "111122223333", region: str = "us-east-1") -> str:
     """The format with its placeholders filled: a cheap candidate resource."""
-    values = {"Partition": "aws", "Region": "us-east-1", "Account": "111122223333"}
+    values = {"Partition": "aws", "Region": region, "Account": account}
     return "".join(text if kind == "lit" else values.get(text, fill) for kind, text in format_regex_parts(arn_format))
 
 
@@ -1589,6 +1687,17 @@ def _formats_by_service(formats: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     for f in formats:
         grouped.setdefault(_format_service(f), []).append(f)
     return {service: tuple(group) for service, group in grouped.items()}
+
+
+@lru_cache(maxsize=4)
+def _all_formats(catalog: Catalog) -> tuple[str, ...]:
+    return tuple(sorted({f for info in catalog.actions.values() for f in info.formats}))
+
+
+@lru_cache(maxsize=16384)
+def _catalog_meeting(catalog: Catalog, pattern: Pattern) -> frozenset[str]:
+    """:func:`formats_meeting` over every format of the catalog."""
+    return formats_meeting(pattern, _all_formats(catalog))
 
 
 @lru_cache(maxsize=16384)
