@@ -197,36 +197,25 @@ def extras_entries(item: Detected) -> list[CoverageEntry]:
         if workload_service:
             key = (workload_service, entry.get("Region"))
             workloads[key] = workloads.get(key, 0) + 1
-    out = []
-    for (service, region), count in sorted(listed.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-        out.append(
-            CoverageEntry(
-                scope_id=item.account_id,
-                source="file",
-                service=service,
-                operation=f"extras:ResourcePolicies:{item.path}",
-                status=CoverageStatus.OK,
-                region=region,
-                items=count,
-                cloud=Cloud.AWS,
-                covers=(Covers.RESOURCE_POLICIES, Covers.RESOURCES),
-            )
+    kinds = (
+        ("ResourcePolicies", listed, (Covers.RESOURCE_POLICIES, Covers.RESOURCES)),
+        ("Workloads", workloads, (Covers.WORKLOADS,)),
+    )
+    return [
+        CoverageEntry(
+            scope_id=item.account_id,
+            source="file",
+            service=service,
+            operation=f"extras:{section}:{item.path}",
+            status=CoverageStatus.OK,
+            region=region,
+            items=count,
+            cloud=Cloud.AWS,
+            covers=covers,
         )
-    for (service, region), count in sorted(workloads.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-        out.append(
-            CoverageEntry(
-                scope_id=item.account_id,
-                source="file",
-                service=service,
-                operation=f"extras:Workloads:{item.path}",
-                status=CoverageStatus.OK,
-                region=region,
-                items=count,
-                cloud=Cloud.AWS,
-                covers=(Covers.WORKLOADS,),
-            )
-        )
-    return out
+        for section, counts, covers in kinds
+        for (service, region), count in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+    ]
 
 
 def _count(item: Detected) -> int:
