@@ -225,6 +225,19 @@ def _catalog_totals(catalog: Catalog) -> tuple[tuple[str, ...], dict[str, int], 
     return tuple(sorted(catalog.actions)), counts, sum(info.any_resource for info in catalog.actions.values())
 
 
+def _all_but(ordered: tuple[str, ...], left_out: frozenset[str]) -> tuple[str, ...]:
+    """``ordered`` without ``left_out`` (a few of its items), in order: cut into slices at them
+    (the catalog holds thousands of actions, a question's patterns match a few hundred)."""
+    cuts = sorted(bisect.bisect_left(ordered, a) for a in left_out)
+    pieces: list[tuple[str, ...]] = []
+    start = 0
+    for at in cuts:
+        pieces.append(ordered[start:at])
+        start = at + 1
+    pieces.append(ordered[start:])
+    return tuple(itertools.chain.from_iterable(pieces))
+
+
 def _unmatched_class(catalog: Catalog, matched: frozenset[str], universal: frozenset[int]) -> ActionClass | None:
     """The class of the actions no pattern but ``*`` matches (``matched``: those another does)."""
     ordered, counts, any_count = _catalog_totals(catalog)
@@ -234,7 +247,7 @@ def _unmatched_class(catalog: Catalog, matched: frozenset[str], universal: froze
         any_count -= info.any_resource
         for f in info.formats:
             left[f] -= 1
-    members = tuple(a for a in ordered if a not in matched)
+    members = _all_but(ordered, matched)
     if not members:
         return None
     formats = tuple(sorted(f for f, n in left.items() if n > 0))
@@ -403,6 +416,58 @@ def _disjoint(a: Pattern, b: Pattern) -> bool:
     return not (tail_a.endswith(tail_b) or tail_b.endswith(tail_a))
 
 
+_SOME_TEXT, _ONE_CHAR = "\u0000", "\u0001"  # a pattern's ``*`` and ``?`` as symbols (no ARN has them)
+
+
+@lru_cache(maxsize=65536)
+def _containing_regex(pattern: Pattern) -> re.Pattern[str]:
+    """``pattern`` as a regex over patterns written symbolically (:func:`_symbolic`): its ``*``
+    reads anything, its ``?`` one character or a ``?``, never a ``*``; literals read themselves."""
+    out = []
+    for part in pattern:
+        if isinstance(part, Lit):
+            out.append(re.escape(part.text))
+        elif isinstance(part, Star):
+            out.append(".*")
+        elif isinstance(part, AnyChar):
+            out.append("[^" + _SOME_TEXT + "]")
+        else:
+            out.append("(?!)")  # a variable: matches nothing here, so nothing is shown contained
+    return re.compile("".join(out) + r"\Z", re.S)
+
+
+@lru_cache(maxsize=65536)
+def _symbolic(pattern: Pattern) -> str | None:
+    """``pattern`` with its ``*`` and ``?`` as symbols (None: it has a variable, or a literal
+    with one of those symbols)."""
+    out = []
+    for part in pattern:
+        if isinstance(part, Lit):
+            if _SOME_TEXT in part.text or _ONE_CHAR in part.text:
+                return None
+            out.append(part.text)
+        elif isinstance(part, Star):
+            out.append(_SOME_TEXT)
+        elif isinstance(part, AnyChar):
+            out.append(_ONE_CHAR)
+        else:
+            return None
+    return "".join(out)
+
+
+def _contains(outer: Pattern, inner: Pattern) -> bool:
+    """A sound test that every string ``inner`` matches, ``outer`` matches: ``outer`` matches
+    ``inner`` read symbolically — each ``*`` of ``inner`` taken by a ``*`` of ``outer``, each
+    ``?`` by a ``?`` or ``*``. (Any string ``inner`` matches then follows the same alignment.)
+    False means "not shown"."""
+    if outer == inner or outer == (Star(),):
+        return True
+    symbolic = _symbolic(inner)
+    if symbolic is None or any(isinstance(p, Lit) and (_SOME_TEXT in p.text or _ONE_CHAR in p.text) for p in outer):
+        return False
+    return _containing_regex(outer).match(symbolic) is not None
+
+
 @dataclass(frozen=True)
 class Cell:
     """A non-empty set of resources: inside every pattern in ``inside``, outside the others."""
@@ -451,6 +516,7 @@ class ResourceCells:
         self.formats = None if formats is None else tuple(sorted(set(formats)))
         self._format_set = frozenset(self.formats or ())
         self._unit_formats: dict[int, frozenset[str]] = {}
+        self._typed: dict[frozenset[int], tuple[str, ...]] = {}
         self.python = [[_pattern_python(p) for p in unit] for unit in self.units]
         # Patterns by their fixed beginning: a text can only match a pattern whose beginning is a
         # prefix of it, so "does some outside unit hold this text" looks up the text's prefixes
@@ -561,7 +627,7 @@ class ResourceCells:
         for candidate in guesses:
             if fits(candidate):
                 return candidate
-        if formats == () or self._covered(inside, outside):
+        if formats == () or self._covered(inside, outside) or self._subsumed(inside, outside):
             return None
         languages = self.languages(inside, outside, None)
         if languages is None:
@@ -616,15 +682,31 @@ class ResourceCells:
             return True
         return any(all(out(p) for p in self.units[i]) for i in inside)
 
+    def _subsumed(self, inside: Iterable[int], outside: Iterable[int]) -> bool:
+        """Every pattern of some inside unit is contained in a pattern of an outside unit (see
+        :func:`_contains`): the cell is empty."""
+        others = [q for j in outside for q in self.units[j]]
+        if not others:
+            return False
+        return any(all(any(_contains(q, p) for q in others) for p in self.units[i]) for i in inside)
+
     def typed_formats(self, inside: Iterable[int]) -> tuple[str, ...] | None:
         """The universe's formats that may meet every inside unit, sorted (None: an untyped
         universe)."""
         if self.formats is None:
             return None
-        meeting = [self._formats_meeting(i) for i in inside]
-        if not meeting:
-            return self.formats
-        return tuple(sorted(frozenset.intersection(*meeting)))
+        key = frozenset(inside)
+        found = self._typed.get(key)
+        if found is None:
+            meeting = [self._formats_meeting(i) for i in key]
+            found = tuple(sorted(frozenset.intersection(*meeting))) if meeting else self.formats
+            self._typed[key] = found
+        return found
+
+    def covers(self, formats: Iterable[str]) -> bool:
+        """Every one of ``formats`` is in the universe (so :meth:`typed_formats` decides, for
+        them, what :meth:`may_meet` would, with the service narrowing of :func:`formats_meeting`)."""
+        return self.formats is not None and all(f in self._format_set for f in formats)
 
     def _formats_meeting(self, unit: int) -> frozenset[str]:
         found = self._unit_formats.get(unit)
@@ -812,7 +894,7 @@ class Question:
         #: leave them out of a check and add them only when a model breaks them (see compare).
         self.text_domain: list[tuple[Any, Any]] = []
         self.unknown_actions: list[str] = []
-        self._stmt_cache: dict[tuple[int, int, str], Any] = {}
+        self._stmt_cache: dict[tuple[int, int] | tuple[int, int, str], Any] = {}
         self._element_cache: dict[tuple[Pattern, ...], Any] = {}
         self._action_cache: dict[tuple[str, ...], Any] = {}
         self._condition_cache: dict[Condition, Any] = {}
@@ -1244,7 +1326,12 @@ class Question:
             return "*", True
         # Formats whose fixed beginning or end rules out every pattern of an inside unit
         # cannot meet the cell (a proof); the rest are tried nearest first.
-        formats = [f for f in k.formats if cells.may_meet(_format_pattern(f), target.inside)]
+        meeting = cells.typed_formats(target.inside)
+        if meeting is not None and cells.covers(k.formats):
+            met = set(meeting)
+            formats = [f for f in k.formats if f in met]
+        else:
+            formats = [f for f in k.formats if cells.may_meet(_format_pattern(f), target.inside)]
         near = [f for f in formats if _loose_format(f).match(target.sample)]
         near_set = set(near)
         ordered = sorted(near, key=len, reverse=True) + [f for f in formats if f not in near_set]
@@ -1331,8 +1418,15 @@ class Z3Matcher:
         self.unsupported: list[str] = []
 
     def statement(self, policy: PolicyDocument, stmt: Statement, bound: str) -> Any:
-        key = (id(policy), stmt.index, bound)
+        """The statement matches the request. ``bound`` says what an unsupported statement
+        counts as ("lo": never matches, "hi": matches when its action and resource do); a
+        supported one is encoded once for both."""
+        # Kept by (policy, statement) when the bound does not matter, else with the bound.
+        key: tuple[int, int] | tuple[int, int, str] = (id(policy), stmt.index)
         cached = self.q._stmt_cache.get(key)
+        if cached is None:
+            key = (id(policy), stmt.index, bound)
+            cached = self.q._stmt_cache.get(key)
         if cached is not None:
             return cached
         q = self.q
@@ -1344,6 +1438,7 @@ class Z3Matcher:
         )
         if z3.is_false(action):
             result = q.FALSE
+            key = (id(policy), stmt.index)
         else:
             reasons = list(stmt.unsupported)
             valid = q.and_(q.variable_guard(v) for v in stmt.variables)
@@ -1358,6 +1453,7 @@ class Z3Matcher:
                 result = q.and_([valid, action, resource, q.TRUE if bound == "hi" else q.FALSE])
             else:
                 result = q.and_([valid, action, resource, *conditions])
+                key = (id(policy), stmt.index)
         q._stmt_cache[key] = result
         return result
 
@@ -1671,8 +1767,10 @@ def first_member(
     return None, True
 
 
+@lru_cache(maxsize=65536)
 def _instantiate(arn_format: str, fill: str, account: str = "111122223333", region: str = "us-east-1") -> str:
-    """The format with its placeholders filled: a cheap candidate resource."""
+    """The format with its placeholders filled: a cheap candidate resource (kept: the same
+    guesses serve every cell and question)."""
     values = {"Partition": "aws", "Region": region, "Account": account}
     return "".join(text if kind == "lit" else values.get(text, fill) for kind, text in format_regex_parts(arn_format))
 

@@ -16,7 +16,8 @@ searches of one question, and of a batch, walk mostly cached edges.
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,13 +58,16 @@ class Automaton:
         self._universal_from = [info[0] for info in infos]
         self._required = [info[1] for info in infos]
         self._possible = [info[2] for info in infos]
+        self._shortest = [info[3] for info in infos]
         self.sets: list[frozenset[tuple[int, int]]] = []
         self._ids: dict[frozenset[tuple[int, int]], int] = {}
         self.accepting: list[bool] = []
         self.universal: list[bool] = []
         self.required: list[frozenset[str]] = []  # read by every accepted continuation
         self.possible: list[frozenset[str] | None] = []  # read by some continuation (None: any)
+        self.shortest: list[int] = []  # no accepted continuation is shorter (a lower bound)
         self._next: list[dict[str, int]] = []
+        self._rows: dict[tuple[str, ...], list[tuple[int, ...] | None]] = {}
         self.dead = self._intern(frozenset())
         self.start = self._intern(self._closure({(a, 0) for a in range(len(alternatives))}))
         self.char_sets = frozenset().union(*(_char_sets(tokens) for tokens in alternatives))
@@ -81,6 +85,8 @@ class Automaton:
             self.required.append(frozenset.intersection(*required) if required else frozenset())
             possible = [self._possible[a][-p - 1 if p < 0 else p] for a, p in positions]
             self.possible.append(None if None in possible else frozenset().union(*possible))  # type: ignore[arg-type]
+            # inside a SOME token i (may stop): what follows token i
+            self.shortest.append(min((self._shortest[a][-p if p < 0 else p] for a, p in positions), default=0))
         return state
 
     def _is_universal(self, alternative: int, position: int) -> bool:
@@ -124,24 +130,48 @@ class Automaton:
         self._next[state][ch] = result
         return result
 
+    def rows(self, letters: tuple[str, ...]) -> list[tuple[int, ...] | None]:
+        """Kept transition rows over ``letters`` (one per state, filled by :meth:`row`)."""
+        found = self._rows.get(letters)
+        if found is None:
+            found = self._rows[letters] = []
+        return found
+
+    def row(self, rows: list[tuple[int, ...] | None], letters: tuple[str, ...], state: int) -> tuple[int, ...]:
+        """The states after each of ``letters`` from ``state`` (``rows``: :meth:`rows` of them)."""
+        if state >= len(rows):
+            rows.extend([None] * (state + 1 - len(rows)))
+        found = rows[state]
+        if found is None:
+            found = rows[state] = tuple(self.step(state, ch) for ch in letters)
+        return found
+
 
 @lru_cache(maxsize=16384)
 def _suffixes(
     tokens: Tokens,
-) -> tuple[int | None, tuple[frozenset[str], ...], tuple[frozenset[str] | None, ...]]:
+) -> tuple[int | None, tuple[frozenset[str], ...], tuple[frozenset[str] | None, ...], tuple[int, ...]]:
     """For one token sequence: the position from which only STARs remain (None: it ends in a
-    non-STAR), and per position the characters every accepted rest reads (its literals) and
-    those some rest may read (None: any)."""
+    non-STAR), and per position the characters every accepted rest reads (its literals), those
+    some rest may read (None: any), and how many characters every rest reads at least (one per
+    token that is not a STAR or STAR_BUT)."""
     first = len(tokens)
     while first > 0 and tokens[first - 1].kind == STAR:
         first -= 1
     required: list[frozenset[str]] = [frozenset()]
     possible: list[frozenset[str] | None] = [frozenset()]
+    shortest = [0]
     for token in reversed(tokens):
         later = possible[-1]
         required.append(required[-1] | token.chars if token.kind == LITERAL else required[-1])
         possible.append(None if later is None or token.kind in (ANY, STAR, STAR_BUT) else token.chars | later)
-    return (first if first < len(tokens) else None), tuple(required[::-1]), tuple(possible[::-1])
+        shortest.append(shortest[-1] + (token.kind not in (STAR, STAR_BUT)))
+    return (
+        (first if first < len(tokens) else None),
+        tuple(required[::-1]),
+        tuple(possible[::-1]),
+        tuple(shortest[::-1]),
+    )
 
 
 @lru_cache(maxsize=16384)
@@ -163,7 +193,12 @@ def search(
 ) -> Iterator[str]:
     """Strings over ``universe`` in every ``positive`` language and in no ``negative`` one,
     shortest first. Ends when that set is exhausted (so it was empty if nothing was yielded);
-    raises :class:`SearchTooLarge` past ``limit_states`` product states."""
+    raises :class:`SearchTooLarge` past ``limit_states`` product states.
+
+    The walk is A*: a state is taken by its text's length plus the fewest characters every
+    positive automaton must still read (a lower bound that never drops by more than one a
+    step), so it heads for accepted strings instead of widening through every shorter text,
+    and accepted texts still come shortest first (ties in the order of their characters)."""
     yes = [u if isinstance(u, Automaton) else automaton(u) for u in positive]
     no = [u if isinstance(u, Automaton) else automaton(u) for u in negative]
     # Characters every token treats alike are interchangeable: one of each kind is enough.
@@ -171,29 +206,56 @@ def search(
     kinds: dict[tuple[bool, ...], str] = {}
     for ch in sorted(universe):
         kinds.setdefault(tuple(ch in chars for chars in sets), ch)
-    letters = sorted(kinds.values())
+    letters = tuple(sorted(kinds.values()))
+    yes_rows = [a.rows(letters) for a in yes]
+    no_rows = [a.rows(letters) for a in no]
     start = (tuple(a.start for a in yes), tuple(a.start for a in no))
     if _hopeless(yes, no, start):
         return
     seen = {start}
-    queue: deque[tuple[tuple[tuple[int, ...], tuple[int, ...]], str]] = deque([(start, "")])
+    done: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
+    queue: list[tuple[int, str, tuple[tuple[int, ...], tuple[int, ...]]]] = [(_estimate(yes, start[0]), "", start)]
     while queue:
-        (ys, ns), text = queue.popleft()
+        _, text, states = heapq.heappop(queue)
+        if states in done:
+            continue  # reached before by a text as short, or shorter
+        done.add(states)
+        ys, ns = states
         if all(a.accepting[s] for a, s in zip(yes, ys, strict=True)) and not any(
             a.accepting[s] for a, s in zip(no, ns, strict=True)
         ):
             yield text
-        for ch in letters:
-            nxt = (
-                tuple(a.step(s, ch) for a, s in zip(yes, ys, strict=True)),
-                tuple(a.step(s, ch) for a, s in zip(no, ns, strict=True)),
-            )
-            if nxt in seen or _hopeless(yes, no, nxt):
+        longer = len(text) + 1
+        after_yes = _after(yes, yes_rows, letters, ys)
+        after_no = _after(no, no_rows, letters, ns)
+        for ch, y_next, n_next in zip(letters, after_yes, after_no, strict=False):  # no automata: repeat(())
+            nxt = (y_next, n_next)
+            if nxt in done:
                 continue
-            seen.add(nxt)
-            if len(seen) > limit_states:
-                raise SearchTooLarge(len(seen))
-            queue.append((nxt, text + ch))
+            if nxt not in seen:
+                if _hopeless(yes, no, nxt):
+                    continue
+                seen.add(nxt)
+                if len(seen) > limit_states:
+                    raise SearchTooLarge(len(seen))
+            heapq.heappush(queue, (longer + _estimate(yes, nxt[0]), text + ch, nxt))
+
+
+def _after(
+    automata: list[Automaton],
+    rows: list[list[tuple[int, ...] | None]],
+    letters: tuple[str, ...],
+    states: tuple[int, ...],
+) -> Iterator[tuple[int, ...]]:
+    """Per letter, the automata's states after it."""
+    if not automata:
+        return itertools.repeat(())
+    return zip(*(a.row(r, letters, s) for a, r, s in zip(automata, rows, states, strict=True)), strict=True)
+
+
+def _estimate(yes: list[Automaton], states: tuple[int, ...]) -> int:
+    """Characters some positive automaton must still read, at least."""
+    return max((a.shortest[s] for a, s in zip(yes, states, strict=True)), default=0)
 
 
 def _hopeless(yes: list[Automaton], no: list[Automaton], states: tuple[tuple[int, ...], tuple[int, ...]]) -> bool:

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from simulator.aws import globs
 from simulator.aws.catalog import load_catalog
-from simulator.aws.encode import ARN_SHAPE, ARN_TOKENS, format_tokens
+from simulator.aws.encode import ARN_SHAPE, ARN_TOKENS, _contains, format_tokens
 from simulator.aws.globs import ANY, LITERAL, ONE, SOME, STAR, STAR_BUT, Token
+from simulator.aws.values import parse_pattern
 
 UNIVERSE = frozenset("ab:/")
 BRUTE_LENGTH = 6
@@ -121,3 +122,44 @@ def test_every_catalog_format_has_the_arn_shape_cells_assume() -> None:
     for arn_format in formats:
         instance = re.sub(r"\$\{[^}]+\}", "x", arn_format.replace("${Partition}", "aws"))
         assert ARN_SHAPE.match(instance), arn_format
+
+
+# --- Glob containment (a cheap emptiness proof for resource cells) ------------------------------
+
+glob_texts = st.text(alphabet="ab:*?", max_size=6)
+
+
+def _glob_regex(text: str) -> str:
+    return "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in text)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(glob_texts, glob_texts)
+def test_containment_is_never_claimed_wrongly(outer_text: str, inner_text: str) -> None:
+    """When ``_contains`` says so, every string (over the alphabet, up to a length) that the
+    inner glob matches, the outer one matches too."""
+    outer = parse_pattern(outer_text, wildcards=True, variables=False)
+    inner = parse_pattern(inner_text, wildcards=True, variables=False)
+    if not _contains(outer, inner):
+        return
+    for length in range(BRUTE_LENGTH + 1):
+        for chars in itertools.product("ab:", repeat=length):
+            text = "".join(chars)
+            if re.fullmatch(_glob_regex(inner_text), text, re.S):
+                assert re.fullmatch(_glob_regex(outer_text), text, re.S), (outer_text, inner_text, text)
+
+
+@pytest.mark.parametrize(
+    ("outer", "inner", "contained"),
+    [
+        ("arn:aws:s3:::*", "arn:aws:s3:::data/*", True),
+        ("arn:aws:s3:::*/*", "arn:aws:s3:::logs-*/*", True),
+        ("arn:aws:s3:::logs-*", "arn:aws:s3:::logs-?/x", True),
+        ("arn:aws:s3:::logs-?", "arn:aws:s3:::logs-*", False),  # a ? cannot take a *
+        ("arn:aws:s3:::data/*", "arn:aws:s3:::data", False),
+        ("*", "arn:aws:iam::111111111111:role/x", True),
+    ],
+)
+def test_containment_shown_for_the_shapes_policies_use(outer: str, inner: str, contained: bool) -> None:
+    parse = lambda text: parse_pattern(text, wildcards=True, variables=False)  # noqa: E731
+    assert _contains(parse(outer), parse(inner)) is contained
