@@ -128,11 +128,17 @@ def _compare(
     result = Comparison(relation="equivalent", unknown_actions=list(q.unknown_actions), warnings=warnings)
     directions = {"gained": ("new", "old"), "lost": ("old", "new")}
     found: dict[str, str] = {}
+    lazy = {id(c) for _, c in q.text_domain}
+    solver = _Solver(q.ctx, [d for d in q.domain if id(d) not in lazy], q.text_domain)
     for direction, (yes, no) in directions.items():
         possible = z3.And(bounds[(yes, "hi")], z3.Not(bounds[(no, "lo")]), q.ctx)
         definite = z3.And(bounds[(yes, "lo")], z3.Not(bounds[(no, "hi")]), q.ctx)
         exact = not m.unsupported
-        status, witnesses, reason = _witnesses(q, possible, definite, deadline, kind, old, new, direction, exact)
+        solver.push()  # each direction's constraints and blocked choices are its own
+        status, witnesses, reason = _witnesses(
+            q, solver, possible, definite, deadline, kind, old, new, direction, exact
+        )
+        solver.pop()
         found[direction] = status
         getattr(result, direction).extend(witnesses)
         if reason:
@@ -228,6 +234,7 @@ def _unknown_reason(solver: _Solver, deadline: Deadline) -> str:
 
 def _witnesses(
     q: Question,
+    solver: _Solver,
     possible: Any,
     definite: Any,
     deadline: Deadline,
@@ -244,9 +251,8 @@ def _witnesses(
     the chosen action class accepts, one ARN format at a time. A class without a typed witness
     is blocked and the search goes on, so "none" is only said when every class is exhausted.
     ``exact``: no statement is unsupported, so ``possible`` and ``definite`` are the same.
+    ``solver`` holds the question's domain; what this adds stays until the caller pops it.
     """
-    lazy = {id(c) for _, c in q.text_domain}
-    solver = _Solver(q.ctx, [d for d in q.domain if id(d) not in lazy], q.text_domain)
     if not exact:
         solver.push()
         solver.add(possible)

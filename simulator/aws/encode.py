@@ -589,6 +589,7 @@ class ResourceCells:
         out = ["*", "arn:aws:iamdrift:::x"]
         for i in inside:
             for pattern in self.units[i]:
+                out.append(_field_fill(pattern))
                 for fill in ("", "x", "iamdrift", "iamdrift-x/y", "iamdrift/x"):
                     out.append(
                         "".join(
@@ -772,6 +773,21 @@ class ResourceCells:
         """Regexes a string must match (and must not) to be a member of cell ``n``."""
         cell = self.cells[n]
         return [self.regexes[i] for i in cell.inside], [self.regexes[j] for j in self.outside[cell.inside]]
+
+
+def _field_fill(pattern: Pattern) -> str:
+    """The pattern with each wildcard filled by what its ARN field takes: a region in the fourth
+    field, a 12-digit account in the fifth, a name elsewhere (a guess that is often typed)."""
+    out: list[str] = []
+    colons = 0
+    for part in pattern:
+        if isinstance(part, Lit):
+            out.append(part.text)
+            colons += part.text.count(":")
+        else:
+            fill = "us-east-1" if colons == 3 else "111122223333" if colons == 4 else "iamdrift"
+            out.append(fill if isinstance(part, Star) else fill[0])
+    return "".join(out)
 
 
 def _named_places(units: Sequence[Unit], limit: int = 4) -> list[tuple[str, str]]:
