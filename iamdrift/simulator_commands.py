@@ -20,10 +20,10 @@ import click
 
 from iamdrift import exit_codes, render
 from simulator.aws.compare import TYPES, compare
-from simulator.aws.encode import Z3Session
 from simulator.aws.policy import PolicyError, parse_policy
 from simulator.aws.request import Case, CaseError, parse_case
 from simulator.aws.simulate import DEFAULT_TIMEOUT_MS, decide
+from simulator.aws.z3_session import Z3Session
 
 
 def read_records(path: Path) -> list[tuple[int, Any]]:

@@ -29,21 +29,15 @@ import z3
 
 from simulator.aws import reference
 from simulator.aws.catalog import load_catalog
-from simulator.aws.encode import (
-    DeadlineExceeded,
-    Question,
-    Z3Matcher,
-    Z3Session,
-    decode_action,
-    decode_context,
-    is_printable,
-    string_value,
-    variable_value,
-)
 from simulator.aws.policy import PolicyDocument, size_warning
+from simulator.aws.question import DeadlineExceeded, Question
 from simulator.aws.request import Request, classify_principal
 from simulator.aws.semantics import RESOURCE_SIDE_REQUIRED_ACTIONS, policy_allows
+from simulator.aws.statement_matcher import Z3Matcher
 from simulator.aws.values import Pattern
+from simulator.aws.witness_decoding import decode_action, decode_context, variable_value
+from simulator.aws.z3_session import Z3Session
+from simulator.core.z3text import is_printable, string_value
 
 TYPES = ("identity", "resource", "trust")
 TRUST_ACTIONS = tuple(sorted(RESOURCE_SIDE_REQUIRED_ACTIONS))  # the role-assumption actions

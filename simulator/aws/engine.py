@@ -37,13 +37,16 @@ from typing import Any
 import z3
 
 from models import AttachmentKind, Cloud, CoverageEntry, Covers, PrincipalKind, ScopeKind, Snapshot
+from simulator.aws.action_classes import action_matches
 from simulator.aws.action_names import carried, nearest_actions
+from simulator.aws.arn_formats import format_matches
 from simulator.aws.catalog import format_regex_parts, load_catalog
-from simulator.aws.encode import Question, Z3Session, _format_matches, action_matches, zstr
 from simulator.aws.policy import PolicyDocument, PolicyError, parse_policy
+from simulator.aws.question import Question
 from simulator.aws.request import Case, Request, arn_account, classify_principal
 from simulator.aws.semantics import PolicySet, requires_resource_side
 from simulator.aws.simulate import DEFAULT_TIMEOUT_MS, Decided, decide_reference, decide_smt
+from simulator.aws.z3_session import Z3Session
 from simulator.core import (
     Answer,
     Ask,
@@ -58,6 +61,7 @@ from simulator.core import (
     Witness,
     weigh,
 )
+from simulator.core.z3text import zstr
 
 #: Services whose resource policies the AWS collector reads.
 COLLECTED_RESOURCE_POLICIES = ("s3", "kms", "sqs", "sns", "secretsmanager", "lambda")
@@ -574,7 +578,7 @@ class AwsEngine:
             ids = list(self.index.resources)
             if service == "sts":
                 ids += [pid for pid, p in self.index.principals.items() if p.kind is PrincipalKind.AWS_ROLE]
-            known = [rid for rid in ids if any(_format_matches(f, rid) for f in formats)]
+            known = [rid for rid in ids if any(format_matches(f, rid) for f in formats)]
             if objects:
                 buckets = [rid for rid in self.index.resources if rid.startswith("arn:aws:s3:::") and "/" not in rid]
         out += [Candidate(resource=rid) for rid in known]
@@ -786,7 +790,7 @@ class AwsEngine:
 
     def closed_keys(self, action: str, policies: PolicySet) -> frozenset[str]:
         """Keys the policies read that ``action`` cannot carry: never free."""
-        from simulator.aws.encode import key_usage
+        from simulator.aws.context_keys import key_usage
 
         return frozenset(k for k in key_usage(policies.documents()) if not carried(action, k))
 

@@ -32,8 +32,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from models import AttachmentKind
+from simulator.aws.action_classes import action_matches
 from simulator.aws.action_names import carried
-from simulator.aws.encode import action_matches, key_usage
+from simulator.aws.context_keys import key_usage
 from simulator.aws.policy import PolicyDocument, Statement, parse_policy
 from simulator.aws.reference import decide as reference_decide
 from simulator.aws.request import WEB_IDENTITY_PROVIDERS, Case, Request, classify_principal

@@ -26,7 +26,7 @@ A document that breaks the grammar raises :class:`PolicyError` naming the docume
   ========  ====================================  ==========================================
 
 A statement the encoding cannot decide carries an ``unsupported`` reason instead (see
-:mod:`simulator.aws.encode`); any answer that depends on it is *unknown*, never allowed or denied.
+:mod:`simulator.aws.statement_matcher`); any answer that depends on it is *unknown*, never allowed or denied.
 """
 
 from __future__ import annotations

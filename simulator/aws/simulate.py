@@ -24,9 +24,13 @@ from typing import Any
 
 from simulator.aws import reference
 from simulator.aws.catalog import EMPTY, load_catalog
-from simulator.aws.encode import Question, Z3Matcher, Z3Session, decode_context, key_usage
+from simulator.aws.context_keys import key_usage
+from simulator.aws.question import Question
 from simulator.aws.request import Case, Request, facts_for
 from simulator.aws.semantics import RequestFacts, evaluate
+from simulator.aws.statement_matcher import Z3Matcher
+from simulator.aws.witness_decoding import decode_context
+from simulator.aws.z3_session import Z3Session
 from simulator.core import Bounds, Decision, Reason, ReasonKind, Rung, checker, prove
 
 DEFAULT_TIMEOUT_MS = 10_000

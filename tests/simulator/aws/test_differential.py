@@ -208,7 +208,7 @@ def internal(reasons: list[Any]) -> list[Any]:
     return [r for r in reasons if "internal" in (r.get("kind", "") if isinstance(r, dict) else r)]
 
 
-#: Why the encoding may not decide a statement with a free context (encode.py's module docstring),
+#: Why the encoding may not decide a statement with a free context (simulator.aws.question's module docstring),
 #: besides the unsupported operators the parser reports.
 KNOWN_LIMITS = re.compile(
     r"unsupported condition operator|unknown set operator"
@@ -435,7 +435,7 @@ def test_action_case_folding_is_ascii() -> None:
 
 def test_compare_role_session_principal() -> None:
     """compare's principal representatives matched a role session only by its own ARN
-    (encode.principal_match ignored the session's role), the reference also by its role's ARN:
+    (principal_match ignored the session's role), the reference also by its role's ARN:
     naming a session next to its role gave a "gained" witness that failed replay (unknown)."""
     role_named = parse_policy(doc(allow(Principal={"AWS": ROLE})), "old")
     session_named = parse_policy(doc(allow(Principal={"AWS": [ROLE, SESSION]})), "new")
