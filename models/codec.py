@@ -7,8 +7,10 @@ as ISO 8601 strings with their offset, enums as their values, tuples as lists.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 from functools import cache
@@ -33,42 +35,47 @@ def to_json_dict(obj: Any) -> Any:
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _fields(cls: type) -> tuple[frozenset[str], dict[str, Callable[[Any], Any]]]:
+    """A dataclass's field names and a decoder per field (built once per class)."""
+    hints = typing.get_type_hints(cls)
+    names = frozenset(f.name for f in dataclasses.fields(cls))
+    return names, {name: _decoder(hints[name]) for name in names}
 
 
 def from_json_dict(cls: type[T], data: Any) -> T:
     """Build a ``cls`` from data made by :func:`to_json_dict`; unknown keys are an error."""
     if not isinstance(data, dict):
         raise ValueError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
-    hints = _hints(cls)  # type: ignore[arg-type]
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = set(data) - names
-    if unknown:
-        raise ValueError(f"{cls.__name__}: unknown fields {sorted(unknown)}")
-    kwargs = {name: _decode(hints[name], value) for name, value in data.items()}
-    return cls(**kwargs)
+    names, decoders = _fields(cls)  # type: ignore[arg-type]
+    if not names.issuperset(data):
+        raise ValueError(f"{cls.__name__}: unknown fields {sorted(set(data) - names)}")
+    return cls(**{name: decoders[name](value) for name, value in data.items()})
 
 
-def _decode(hint: Any, value: Any) -> Any:
+def _same(value: Any) -> Any:
+    return value
+
+
+@cache
+def _decoder(hint: Any) -> Callable[[Any], Any]:
+    """How to decode a value of type ``hint`` (chosen once per hint, not per value): optional
+    values may be None, tuples decode each item as their first argument, dataclasses by their
+    fields, enums by value, datetimes from ISO 8601; anything else is taken as it is."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _decode(inner[0], value)
+        inner = _decoder(next(a for a in args if a is not type(None)))
+        return lambda value: None if value is None else inner(value)
     if origin is tuple:
-        return tuple(_decode(args[0], v) for v in value)
+        item = _decoder(args[0])
+        return lambda value: tuple(item(v) for v in value)
     if origin is dict:
-        return dict(value)
-    if hint is Any:
-        return value
-    if isinstance(hint, type):
+        return dict
+    if isinstance(hint, type) and hint is not Any:
         if dataclasses.is_dataclass(hint):
-            return from_json_dict(hint, value)
+            return functools.partial(from_json_dict, hint)
         if issubclass(hint, Enum):
-            return hint(value)
+            return hint
         if hint is datetime:
-            return datetime.fromisoformat(value)
-    return value
+            return datetime.fromisoformat
+    return _same
