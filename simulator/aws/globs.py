@@ -40,6 +40,9 @@ def literal(text: str) -> list[Token]:
     return [Token(LITERAL, frozenset(ch)) for ch in text]
 
 
+#: Every automaton's dead state (accepts nothing): the first state interned.
+DEAD = 0
+
 Union = tuple[Tokens, ...]  # a language: strings any of its token sequences matches
 
 
@@ -69,6 +72,7 @@ class Automaton:
         self._next: list[dict[str, int]] = []
         self._rows: dict[tuple[str, ...], list[tuple[int, ...] | None]] = {}
         self.dead = self._intern(frozenset())
+        assert self.dead == DEAD
         self.start = self._intern(self._closure({(a, 0) for a in range(len(alternatives))}))
         self.char_sets = frozenset().union(*(_char_sets(tokens) for tokens in alternatives))
 
@@ -262,16 +266,19 @@ def _hopeless(yes: list[Automaton], no: list[Automaton], states: tuple[tuple[int
     """No continuation can be accepted: a positive automaton is dead, one must still read a
     character another can never read again, or a negative one accepts everything from here."""
     ys, ns = states
-    if any(s == a.dead for a, s in zip(yes, ys, strict=True)):
+    if DEAD in ys:
         return True
-    if any(a.universal[s] for a, s in zip(no, ns, strict=True)):
-        return True
-    required = frozenset().union(*(a.required[s] for a, s in zip(yes, ys, strict=True)))
-    if required:
-        for a, s in zip(yes, ys, strict=True):
-            possible = a.possible[s]
-            if possible is not None and not required <= possible:
-                return True
+    for a, s in zip(no, ns, strict=True):
+        if a.universal[s]:
+            return True
+    needed = [r for r in (a.required[s] for a, s in zip(yes, ys, strict=True)) if r]
+    if not needed:
+        return False
+    required = needed[0].union(*needed[1:]) if len(needed) > 1 else needed[0]
+    for a, s in zip(yes, ys, strict=True):
+        possible = a.possible[s]
+        if possible is not None and not required <= possible:
+            return True
     return False
 
 
