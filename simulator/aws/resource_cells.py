@@ -115,7 +115,7 @@ class ResourceCells:
         self.timeout_ms = timeout_ms
         self.places = _named_places(self.units)
         self.universe = session.generic_resource(catalog)
-        self.regexes = [_union([session.pattern_regex(p) for p in unit], session) for unit in self.units]
+        self._regexes: dict[int, Any] = {}
         cells = [Cell(frozenset(), "*")]
         outside: dict[frozenset[int], set[int]] = {frozenset(): set()}
         deadline = time.monotonic() + timeout_ms / 1000
@@ -203,18 +203,19 @@ class ResourceCells:
                 return text == "*" or ARN_SHAPE.match(text) is not None
             return self.typed(text, by_service)
 
-        if self._inside_disjoint(inside):
+        # The cheap emptiness proofs first: most cells cut from many distinct resources are empty.
+        if self._inside_disjoint(inside) or self._covered(inside, outside) or self._subsumed(inside, outside):
             return None
         by_service = {} if formats is None else formats_by_service(formats)
         arn_chars = self.session.arn_chars
+        if formats == ():  # no typed resource meets every inside unit: only ``*`` may be left
+            return "*" if fits("*") else None
         guesses: Iterable[str] = self.candidates(sorted(inside))
         if formats is not None:
             guesses = itertools.chain(guesses, self.format_guesses(formats))
         for candidate in guesses:
             if fits(candidate):
                 return candidate
-        if formats == () or self._covered(inside, outside) or self._subsumed(inside, outside):
-            return None
         languages = self.languages(inside, outside, None)
         if languages is None:
             return None
@@ -357,7 +358,16 @@ class ResourceCells:
     def cell_regex(self, n: int) -> tuple[list[Any], list[Any]]:
         """Regexes a string must match (and must not) to be a member of cell ``n``."""
         cell = self.cells[n]
-        return [self.regexes[i] for i in cell.inside], [self.regexes[j] for j in self.outside[cell.inside]]
+        return [self._regex(i) for i in cell.inside], [self._regex(j) for j in self.outside[cell.inside]]
+
+    def _regex(self, unit: int) -> Any:
+        """The z3 regex of a unit (built when first asked: only the solver's fallback needs it)."""
+        found = self._regexes.get(unit)
+        if found is None:
+            found = self._regexes[unit] = _union(
+                [self.session.pattern_regex(p) for p in self.units[unit]], self.session
+            )
+        return found
 
 
 def _field_fill(pattern: Pattern) -> str:

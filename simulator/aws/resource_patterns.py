@@ -20,6 +20,7 @@ from simulator.aws.values import (
 )
 
 
+@lru_cache(maxsize=65536)
 def pattern_python(pattern: Pattern) -> re.Pattern[str]:
     out = []
     for part in pattern:
