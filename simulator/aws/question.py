@@ -143,7 +143,7 @@ class Question:
         #: leave them out of a check and add them only when a model breaks them (see compare).
         self.text_domain: list[tuple[Any, Any]] = []
         self.unknown_actions: list[str] = []
-        self._stmt_cache: dict[tuple[int, int] | tuple[int, int, str], Any] = {}
+        self._stmt_cache: dict[tuple[Any, ...], Any] = {}
         self._element_cache: dict[tuple[Pattern, ...], Any] = {}
         self._action_cache: dict[tuple[str, ...], Any] = {}
         self._condition_cache: dict[Condition, Any] = {}

@@ -43,8 +43,18 @@ class Z3Matcher:
         """The statement matches the request. ``bound`` says what an unsupported statement
         counts as ("lo": never matches, "hi": matches when its action and resource do); a
         supported one is encoded once for both."""
-        # Kept by (policy, statement) when the bound does not matter, else with the bound.
-        key: tuple[int, int] | tuple[int, int, str] = (id(policy), stmt.index)
+        # Kept by the statement's matching elements when the bound does not matter (a statement
+        # both documents of a comparison hold is encoded once), else by (policy, statement, bound).
+        # What the parser could not read is part of the key: it is not in the elements.
+        content = (
+            stmt.actions,
+            stmt.not_actions,
+            stmt.resources,
+            stmt.not_resources,
+            stmt.conditions,
+            stmt.unsupported,
+        )
+        key: tuple[Any, ...] = ("content", *content)
         cached = self.q._stmt_cache.get(key)
         if cached is None:
             key = (id(policy), stmt.index, bound)
@@ -60,7 +70,7 @@ class Z3Matcher:
         )
         if z3.is_false(action):
             result = q.FALSE
-            key = (id(policy), stmt.index)
+            key = ("content", *content)
         else:
             reasons = list(stmt.unsupported)
             valid = q.and_(q.variable_guard(v) for v in stmt.variables)
@@ -75,7 +85,7 @@ class Z3Matcher:
                 result = q.and_([valid, action, resource, q.TRUE if bound == "hi" else q.FALSE])
             else:
                 result = q.and_([valid, action, resource, *conditions])
-                key = (id(policy), stmt.index)
+                key = ("content", *content)
         q._stmt_cache[key] = result
         return result
 
