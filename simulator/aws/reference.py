@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from simulator.aws.policy import Condition, PolicyDocument, PrincipalSpec, Statement
@@ -76,8 +77,10 @@ KLEENE = Kleene()
 # --- Patterns ---------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
 def _glob(pattern: str) -> str:
-    """Regex for a plain glob string (actions): ``*`` any run, ``?`` one character."""
+    """Regex for a plain glob string (actions): ``*`` any run, ``?`` one character (kept: a
+    who-can asks the same statements for every principal)."""
     return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
 
 

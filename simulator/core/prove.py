@@ -71,8 +71,13 @@ Checker = Callable[..., Check]
 
 
 def checker(ctx: z3.Context, domain: Sequence[Any], timeout_ms: int, *, deadline: float | None = None) -> Checker:
-    """A check function: satisfiability of ``domain`` plus the given constraints, each check limited
-    to ``timeout_ms`` and to what is left before ``deadline`` (a ``time.monotonic()`` instant)."""
+    """A check function: satisfiability of ``domain`` (as it reads when the check runs) plus the
+    given constraints, each check limited to ``timeout_ms`` and to what is left before ``deadline``
+    (a ``time.monotonic()`` instant). One solver serves every check: the domain stays, each check's
+    constraints are pushed and popped."""
+
+    solver = z3.Solver(ctx=ctx)
+    added = [0]  # how much of ``domain`` the solver holds (an encoder may extend it after this call)
 
     def check(*constraints: Any) -> Check:
         budget = timeout_ms
@@ -81,13 +86,19 @@ def checker(ctx: z3.Context, domain: Sequence[Any], timeout_ms: int, *, deadline
             if left <= 0:
                 return Check(result=z3.unknown, reason="deadline reached before the check")
             budget = min(budget, left)
-        solver = z3.Solver(ctx=ctx)
+        if len(domain) > added[0]:  # the domain is asserted once, shared by every check
+            solver.add(*domain[added[0] :])
+            added[0] = len(domain)
         solver.set("timeout", max(1, budget))
-        solver.add(*domain, *constraints)
-        result = solver.check()
-        if result == z3.sat:
-            return Check(result=result, model=solver.model())
-        return Check(result=result, reason="" if result == z3.unsat else solver.reason_unknown())
+        solver.push()
+        try:
+            solver.add(*constraints)
+            result = solver.check()
+            if result == z3.sat:
+                return Check(result=result, model=solver.model())
+            return Check(result=result, reason="" if result == z3.unsat else solver.reason_unknown())
+        finally:
+            solver.pop()
 
     return check
 
