@@ -103,7 +103,7 @@ def cloud_scan(runs: int) -> dict:
         for cloud, (permission, resource) in (facts.get("who_can") or {}).items():
             start = time.perf_counter()
             result = subprocess.run(
-                [sys.executable, "-m", "iamdrift", "who-can", permission, resource, "--json"],
+                [sys.executable, "-m", "iamdrift", "who-can", permission, resource, "--direct", "--json"],
                 cwd=REPO, env=env, capture_output=True, text=True, check=False,
             )  # fmt: skip
             elapsed = time.perf_counter() - start
@@ -178,7 +178,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", choices=["aws", "clouds"], help="Run one group of benchmarks (figures not written).")
+    parser.add_argument(
+        "--only", choices=["aws", "clouds", "graph"], help="Run one group of benchmarks (figures not written)."
+    )
     args = parser.parse_args()
     import sim_bench
 
@@ -193,6 +195,11 @@ def main() -> None:
             benchmarks.append(sim_bench.bench_can(Path(work), env))
     if args.only in (None, "clouds"):
         benchmarks.append(cloud_scan(min(args.runs, 3)))
+    if args.only in (None, "graph"):
+        import graph_bench
+
+        with tempfile.TemporaryDirectory() as work:
+            benchmarks.append(graph_bench.bench_graph(Path(work)))
     _report(benchmarks, None if args.only else args.out)
 
 

@@ -278,7 +278,7 @@ def bench_can(work: Path, env: dict[str, str]) -> dict[str, Any]:
     resource = f"arn:aws:ec2:us-east-1:{ACCOUNT}:thing/team-1/x"  # the generated grants name thing/team-N/*
     tag = ["--context", "aws:ResourceTag/team=team-1"]
     can_seconds, _ = run_cli(["can", principal, "ec2:GetConsoleOutput", resource, *tag, "--json"], env)
-    who_seconds, out = run_cli(["who-can", "ec2:GetConsoleOutput", resource, *tag, "--json"], env)
+    who_seconds, out = run_cli(["who-can", "ec2:GetConsoleOutput", resource, *tag, "--direct", "--json"], env)
     found = json.loads(out)["principals"]
     decisions: dict[str, int] = {}
     for item in found:

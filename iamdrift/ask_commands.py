@@ -74,10 +74,19 @@ def question_options(fn: Any) -> Any:
     return click.pass_context(fn)
 
 
-def register(cli: click.Group, load_snapshot: Callable[[click.Context, str], Snapshot]) -> None:
-    """Add ``can`` and ``who-can`` to the ``iamdrift`` group."""
+#: Who reaches the direct answers' principals through the mint graph: ``(ctx, estate, answers, at)``
+#: to one JSON object per principal reached (``principal``, ``decision``, ``direct`` false, ``via``,
+#: ``chain``), for ``who-can`` (see :func:`iamdrift.graph_commands.who_can_chains`).
+ChainLister = Callable[[click.Context, Estate, tuple[Answer, ...], datetime | None], list[dict[str, Any]]]
+
+
+def register(
+    cli: click.Group, load_snapshot: Callable[[click.Context, str], Snapshot], chains: ChainLister | None = None
+) -> None:
+    """Add ``can`` and ``who-can`` to the ``iamdrift`` group; ``who-can`` lists chains through
+    ``chains`` unless asked for direct answers only."""
     cli.add_command(_can_command(load_snapshot))
-    cli.add_command(_who_can_command(load_snapshot))
+    cli.add_command(_who_can_command(load_snapshot, chains))
 
 
 def _estate(ctx: click.Context, load: Callable[[click.Context, str], Snapshot], ref: str, at: str | None) -> Estate:
@@ -144,15 +153,17 @@ def _can_command(load: Callable[[click.Context, str], Snapshot]) -> click.Comman
     return can_command
 
 
-def _who_can_command(load: Callable[[click.Context, str], Snapshot]) -> click.Command:
+def _who_can_command(load: Callable[[click.Context, str], Snapshot], chains: ChainLister | None) -> click.Command:
     @click.command("who-can")
     @click.argument("action")
     @click.argument("resource")
+    @click.option("--direct", is_flag=True, help="Only those whose own permissions decide (no chains).")
     @question_options
     def who_can_command(
         ctx: click.Context,
         action: str,
         resource: str,
+        direct: bool,
         snapshot_ref: str,
         context_pairs: tuple[str, ...],
         any_context: bool,
@@ -162,7 +173,8 @@ def _who_can_command(load: Callable[[click.Context, str], Snapshot]) -> click.Co
     ) -> None:
         """Which principals can perform ACTION on RESOURCE (and which might), in any cloud — those of the
         snapshot, and those outside it that the policies admit (an OIDC issuer's subjects, other accounts,
-        anyone)."""
+        anyone) — and, unless --direct, those who reach one of them through the mint graph, each with
+        its chain."""
         _check_resource(resource)
         context = parse_context_options(context_pairs)
         estate = _estate(ctx, load, snapshot_ref, at_text)
@@ -172,11 +184,12 @@ def _who_can_command(load: Callable[[click.Context, str], Snapshot]) -> click.Co
             )
         except (QueryError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
+        through = [] if direct or chains is None else chains(ctx, estate, answers, parse_at(at_text))
         if as_json:
             data = {
                 "snapshot": estate.snapshot.id,
                 "at": estate.at.isoformat().replace("+00:00", "Z"),
-                "principals": [a.to_json() for a in answers],
+                "principals": [{**a.to_json(), "direct": True} for a in answers] + through,
             }
             click.echo(json.dumps(data, indent=2))
             return
@@ -187,6 +200,10 @@ def _who_can_command(load: Callable[[click.Context, str], Snapshot]) -> click.Co
         label = labeller(estate.snapshot)
         rows = [(label(a.principal), a.decision.value, because(a.reasons)) for a in answers]
         render.print_table(out, ("principal", "decision", "because"), rows)
+        if through:
+            out.print(f"through a chain to one of them ({len(through)}):")
+            for item in through:
+                out.print(f"  {item['decision']}: {label(item['principal'])}  {item['summary']}")
 
     return who_can_command
 

@@ -457,11 +457,16 @@ def write_whole(output: Path, text: str) -> None:
         raise
 
 
+#: How many chains to admin ``demo`` prints (``paths --to-admin`` lists them all).
+DEMO_CHAINS = 12
+
+
 @cli.command()
 @json_option
 @click.pass_context
 def demo(ctx: click.Context, as_json: bool) -> None:
-    """Scan the bundled demo estate (fixtures/demo) and store it as a snapshot."""
+    """Scan the bundled demo estate (fixtures/demo), store it as a snapshot, build its mint graph and
+    show the chains to admin."""
     if not DEMO_DIR.is_dir():
         raise Failure(f"the demo estate is not at {DEMO_DIR}; run the demo from a source checkout")
     from scanner.files import scan_files
@@ -470,10 +475,17 @@ def demo(ctx: click.Context, as_json: bool) -> None:
         clouds = [DEMO_DIR / cloud for cloud in ("aws", "gcp", "azure") if (DEMO_DIR / cloud).is_dir()]
         snapshot = scan_files(clouds, label="demo estate")
         store_and_report(ctx, snapshot, as_json=as_json, strict=False)
-    if not as_json:
-        render.console(stderr=True).print(
-            "next: `iamdrift show latest --coverage`, `iamdrift export latest`, `iamdrift snapshots`"
-        )
+    if as_json:
+        return
+    from iamdrift import graph_commands
+
+    with failures(ctx):
+        graph, _ = graph_commands.graph_of(ctx, snapshot, open_store, at=None)
+    graph_commands.print_paths(render.console(), snapshot, graph, limit=DEMO_CHAINS)
+    render.console(stderr=True).print(
+        "next: `iamdrift paths --to-admin`, `iamdrift reach ID`, `iamdrift who-can ACTION RESOURCE`, "
+        "`iamdrift show latest --coverage`"
+    )
 
 
 def main() -> None:
@@ -510,10 +522,11 @@ def main() -> None:
 
 
 def _register_simulator() -> None:
-    from iamdrift import ask_commands, simulator_commands
+    from iamdrift import ask_commands, graph_commands, simulator_commands
 
     simulator_commands.register(cli)
-    ask_commands.register(cli, load_snapshot)
+    ask_commands.register(cli, load_snapshot, graph_commands.who_can_chains(open_store))
+    graph_commands.register(cli, load_snapshot, open_store)
 
 
 _register_simulator()

@@ -6,6 +6,7 @@ as ISO 8601 strings with their offset, enums as their values, tuples as lists.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import functools
 import types
@@ -64,12 +65,18 @@ def _decoder(hint: Any) -> Callable[[Any], Any]:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        inner = _decoder(next(a for a in args if a is not type(None)))
-        return lambda value: None if value is None else inner(value)
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:
+            inner = _decoder(options[0])
+            return lambda value: None if value is None else inner(value)
+        return _union_decoder(tuple(options))
     if origin is tuple:
         item = _decoder(args[0])
         return lambda value: tuple(item(v) for v in value)
-    if origin is dict:
+    if origin in (dict, collections.abc.Mapping):
+        if len(args) == 2 and args[1] is not Any:
+            values = _decoder(args[1])
+            return lambda value: {k: values(v) for k, v in value.items()}
         return dict
     if isinstance(hint, type) and hint is not Any:
         if dataclasses.is_dataclass(hint):
@@ -79,3 +86,13 @@ def _decoder(hint: Any) -> Callable[[Any], Any]:
         if hint is datetime:
             return datetime.fromisoformat
     return _same
+
+
+def _union_decoder(options: tuple[Any, ...]) -> Callable[[Any], Any]:
+    """A union of several types (``str | ExternalToken``): an object decodes as the one dataclass
+    among them, anything else as it is."""
+    classes = [o for o in options if isinstance(o, type) and dataclasses.is_dataclass(o)]
+    if len(classes) != 1:
+        return _same
+    as_class = functools.partial(from_json_dict, classes[0])
+    return lambda value: as_class(value) if isinstance(value, dict) else value

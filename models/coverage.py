@@ -18,7 +18,10 @@ class Covers(StrEnum):
     a Google Cloud resource's own IAM policy), ``allow_policies`` (Google Cloud IAM policies of
     scopes), ``deny_policies`` (Google Cloud deny policies), ``roles`` (role definitions),
     ``assignments`` / ``deny_assignments`` (Azure), ``group_members``, ``workloads``,
-    ``credentials``, ``resources`` (inventory), ``operations`` (Azure's operations catalog).
+    ``credentials``, ``resources`` (inventory), ``operations`` (Azure's operations catalog),
+    ``owners`` (owners of Entra applications and service principals), ``entra_roles`` (Entra directory
+    role definitions, assignments and eligibilities), ``app_roles`` (Entra app-role assignments),
+    ``eligible_assignments`` (Azure RBAC PIM eligibilities: a gap there leaves active access decided).
     """
 
     PRINCIPALS = "principals"
@@ -38,6 +41,10 @@ class Covers(StrEnum):
     CREDENTIALS = "credentials"
     RESOURCES = "resources"
     OPERATIONS = "operations"
+    OWNERS = "owners"
+    ENTRA_ROLES = "entra_roles"
+    APP_ROLES = "app_roles"
+    ELIGIBLE_ASSIGNMENTS = "eligible_assignments"
 
 
 class CoverageStatus(StrEnum):

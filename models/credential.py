@@ -40,7 +40,9 @@ class Credential:
 
     Federated credentials describe a trust: tokens from ``issuer`` whose subject matches one of
     ``subjects`` (glob patterns, ``*`` matches anything; ``None`` means the trust does not
-    constrain the subject at all) and whose audience is one of ``audiences``.
+    constrain the subject at all) and whose audience is one of ``audiences``. ``condition`` is a
+    further test the trust applies to the token, in the cloud's own words, that ``subjects`` does
+    not capture (an Azure flexible credential's ``claimsMatchingExpression``); ``None``: none.
     """
 
     id: str
@@ -58,6 +60,7 @@ class Credential:
     subjects: tuple[str, ...] | None = None
     audiences: tuple[str, ...] = ()
     source_policy_id: str | None = None
+    condition: str | None = None
 
     def __post_init__(self) -> None:
         require_text("Credential", "id", self.id)

@@ -30,6 +30,15 @@ class PolicyKind(StrEnum):
     AZURE_ROLE_DEFINITION = "azure_role_definition"
     AZURE_ASSIGNMENT = "azure_assignment"
     AZURE_DENY_ASSIGNMENT = "azure_deny_assignment"
+    #: A PIM eligibility schedule (Azure RBAC): a role the principal may activate, granting nothing until then.
+    AZURE_ELIGIBLE_ASSIGNMENT = "azure_eligible_assignment"
+    #: Microsoft Entra: a directory role definition, an active directory role assignment, a PIM eligible
+    #: directory role assignment, and an app-role assignment (an application permission such as a
+    #: Microsoft Graph one granted to a service principal).
+    ENTRA_ROLE_DEFINITION = "entra_role_definition"
+    ENTRA_DIRECTORY_ROLE_ASSIGNMENT = "entra_directory_role_assignment"
+    ENTRA_ELIGIBLE_ROLE_ASSIGNMENT = "entra_eligible_role_assignment"
+    ENTRA_APP_ROLE_ASSIGNMENT = "entra_app_role_assignment"
 
 
 class AttachmentKind(StrEnum):
@@ -39,6 +48,9 @@ class AttachmentKind(StrEnum):
     target principal's identity policies. ``trust``: the role's trust policy (who may assume it).
     ``scp`` / ``rcp``: an organization policy on a root, OU or account. ``resource``: the target
     resource's own policy. ``binding`` / ``assignment`` / ``deny``: GCP and Azure grants at a scope.
+    ``eligible``: an Azure PIM eligibility at the target scope (grants nothing until activated).
+    ``entra``: a Microsoft Entra grant (directory role assignment or eligibility, app-role
+    assignment) to the target principal, by object id.
     """
 
     IDENTITY = "identity"
@@ -50,6 +62,8 @@ class AttachmentKind(StrEnum):
     BINDING = "binding"
     ASSIGNMENT = "assignment"
     DENY = "deny"
+    ELIGIBLE = "eligible"
+    ENTRA = "entra"
 
 
 @dataclass(frozen=True, kw_only=True)

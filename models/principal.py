@@ -27,6 +27,7 @@ class PrincipalKind(StrEnum):
     GCP_ALL_USERS = "gcp_all_users"
     # Azure
     AZURE_SERVICE_PRINCIPAL = "azure_service_principal"
+    AZURE_APPLICATION = "azure_application"
     AZURE_MANAGED_IDENTITY = "azure_managed_identity"
     AZURE_USER = "azure_user"
     AZURE_GROUP = "azure_group"
@@ -53,6 +54,10 @@ class Principal:
     - ``disabled``: the identity cannot authenticate (a disabled service account, workload identity
       pool or provider); ``deleted``: it was deleted (soft-deleted service accounts). Either way it
       is granted nothing.
+    - ``owners``: for an Entra application or service principal, the object ids of its owners (who
+      may add credentials to it). ``owners_known``: ``True``, the owners were read in full (an empty
+      ``owners`` then means it has none); ``False``, read in part or the read failed (a coverage gap
+      with ``Covers.OWNERS`` names it), some owners may be missing; ``None``, not collected.
     """
 
     id: str
@@ -71,6 +76,8 @@ class Principal:
     members_known: bool | None = None
     disabled: bool = False
     deleted: bool = False
+    owners: tuple[str, ...] = ()
+    owners_known: bool | None = None
 
     def __post_init__(self) -> None:
         require_text("Principal", "id", self.id)
@@ -79,6 +86,7 @@ class Principal:
         require_aware("Principal", "created", self.created)
         require_aware("Principal", "last_used", self.last_used)
         require_tuple("Principal", "member_of", self.member_of)
+        require_tuple("Principal", "owners", self.owners)
 
     @property
     def is_service_linked(self) -> bool:

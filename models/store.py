@@ -77,6 +77,18 @@ snapshot_objects = Table(
     Column("payload", Text, nullable=False),  # JSON of the model object
 )
 
+#: What is derived from a snapshot and kept with it (the mint graph), by kind and key (the
+#: parameters it was built with); deleted with its snapshot.
+snapshot_artifacts = Table(
+    "snapshot_artifacts",
+    metadata,
+    Column("snapshot_id", String(32), ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("payload", Text, nullable=False),
+)
+
 
 class StoreError(Exception):
     """The store could not be opened, read or written; the message says which and why."""
@@ -306,9 +318,49 @@ class Store:
             **{name: tuple(items) for name, items in grouped.items()},
         )
 
+    def save_artifact(self, snapshot_id: str, kind: str, key: str, payload: str, *, at: datetime) -> None:
+        """Keep ``payload`` (text, typically JSON) as the ``kind`` artifact of a stored snapshot under
+        ``key``, replacing one of the same kind and key, in one transaction."""
+        if not self.contains(snapshot_id):
+            raise StoreError(f"no snapshot {snapshot_id!r} in {self.url} to keep a {kind} with")
+        try:
+            with self._engine.begin() as conn:
+                snapshot_artifacts.create(conn, checkfirst=True)
+                where = (
+                    (snapshot_artifacts.c.snapshot_id == snapshot_id)
+                    & (snapshot_artifacts.c.kind == kind)
+                    & (snapshot_artifacts.c.key == key)
+                )
+                conn.execute(delete(snapshot_artifacts).where(where))
+                conn.execute(
+                    insert(snapshot_artifacts).values(
+                        snapshot_id=snapshot_id, kind=kind, key=key, created_at=at, payload=payload
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot keep the {kind} of snapshot {snapshot_id} in {self.url}: {_first_line(exc)}"
+            ) from exc
+
+    def load_artifact(self, snapshot_id: str, kind: str, key: str | None = None) -> tuple[str, str] | None:
+        """``(key, payload)`` of the ``kind`` artifact of a snapshot: the one under ``key``, or the
+        newest when no key is given; None when there is none (or the store predates artifacts)."""
+        with self._read() as conn:
+            if not inspect(conn).has_table(snapshot_artifacts.name):
+                return None
+            query = select(snapshot_artifacts.c.key, snapshot_artifacts.c.payload).where(
+                (snapshot_artifacts.c.snapshot_id == snapshot_id) & (snapshot_artifacts.c.kind == kind)
+            )
+            if key is not None:
+                query = query.where(snapshot_artifacts.c.key == key)
+            row = conn.execute(query.order_by(snapshot_artifacts.c.created_at.desc()).limit(1)).first()
+        return None if row is None else (row[0], row[1])
+
     def delete(self, ref: str) -> str:
         snapshot_id = self.resolve(ref)
         with self._engine.begin() as conn:
+            if inspect(conn).has_table(snapshot_artifacts.name):
+                conn.execute(delete(snapshot_artifacts).where(snapshot_artifacts.c.snapshot_id == snapshot_id))
             conn.execute(delete(snapshot_objects).where(snapshot_objects.c.snapshot_id == snapshot_id))
             conn.execute(delete(snapshots).where(snapshots.c.id == snapshot_id))
         return snapshot_id

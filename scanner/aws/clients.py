@@ -47,6 +47,17 @@ class AwsClients:
             client.meta.events.register_first(event, handler)
         return client
 
+    def offers(self, service: str, region: str) -> bool:
+        """Whether ``service`` is offered in ``region``, by botocore's endpoint data: False only
+        when that data knows the region (it lists EC2 there) and lists the service in other
+        regions but not this one. Services it has no region list for, and regions newer than it,
+        count as offered, so a stale botocore never hides a region from a scan."""
+        with self._lock:
+            partitions = self.session.get_available_partitions()
+            known = {r for p in partitions for r in self.session.get_available_regions("ec2", p)}
+            offered = {r for p in partitions for r in self.session.get_available_regions(service, p)}
+        return not offered or region not in known or region in offered
+
     def assume(self, role_arn: str, session_name: str = "iamdrift-scan") -> AwsClients:
         """Clients acting as ``role_arn`` (sts:AssumeRole), with the same hooks and settings."""
         answer = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)

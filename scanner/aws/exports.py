@@ -157,8 +157,30 @@ FILE_COVERS = {
     "organization": (Covers.ORGANIZATION, Covers.ORG_POLICIES),
 }
 #: Services whose resource policies an account-extras file holds (scanner/aws/fetch_resources.py).
-EXTRAS_SERVICES = ("s3", "kms", "sqs", "sns", "secretsmanager", "lambda")
-WORKLOAD_SERVICES = {"ec2_instance": "ec2", "lambda_function": "lambda", "ecs_task_definition": "ecs"}
+EXTRAS_SERVICES = ("s3", "kms", "sqs", "sns", "secretsmanager", "lambda", "codebuild")
+#: The services a file's ``Regions`` covers when it has no ``RegionServices`` (files written before
+#: CodeBuild project policies were read): such a file says nothing about the others.
+LEGACY_REGION_SERVICES = ("s3", "kms", "sqs", "sns", "secretsmanager", "lambda")
+#: The service that lists each kind of workload an account-extras file holds (the ``service`` of
+#: the live reads: scanner/aws/fetch_resources.py, scanner/aws/fetch_workloads.py).
+WORKLOAD_SERVICES = {
+    "ec2_instance": "ec2",
+    "ec2_launch_template": "ec2",
+    "lambda_function": "lambda",
+    "ecs_task_definition": "ecs",
+    "ecs_service": "ecs",
+    "ecs_task": "ecs",
+    "glue_dev_endpoint": "glue",
+    "glue_job": "glue",
+    "cloudformation_stack": "cloudformation",
+    "cloudformation_stack_set": "cloudformation",
+    "codebuild_project": "codebuild",
+    "sagemaker_notebook": "sagemaker",
+    "sagemaker_job": "sagemaker",
+    "app_runner_service": "apprunner",
+    "step_functions_state_machine": "stepfunctions",
+    "bedrock_agent": "bedrock-agent",
+}
 
 
 def _file_entry(item: Detected, scope_id: str, service: str) -> CoverageEntry:
@@ -178,7 +200,8 @@ def extras_entries(item: Detected) -> list[CoverageEntry]:
     """What an account-extras file covers: the resource policies (and workloads) of each service
     in each region it lists — every resource of that service there, with its policy or without
     one. ``Regions`` (written by ``scan --save-raw``) names regions read in full even where they
-    held nothing; without it, the regions its entries name."""
+    held nothing, for the services ``RegionServices`` names (without it, the six read before
+    CodeBuild); without ``Regions``, the regions its entries name."""
     data = item.content
     assert item.account_id is not None
     listed: dict[tuple[str, str | None], int] = {}
@@ -187,10 +210,14 @@ def extras_entries(item: Detected) -> list[CoverageEntry]:
             key = (str(entry["Service"]), entry.get("Region"))
             listed[key] = listed.get(key, 0) + 1
     regions = data.get("Regions")
+    region_services = data.get("RegionServices")
+    if not isinstance(region_services, list):
+        region_services = list(LEGACY_REGION_SERVICES)
     if isinstance(regions, list):
         for region in regions:
             for service in EXTRAS_SERVICES:
-                listed.setdefault((service, str(region)), 0)
+                if service in region_services:
+                    listed.setdefault((service, str(region)), 0)
     workloads: dict[tuple[str, str | None], int] = {}
     for entry in data.get("Workloads") or []:
         workload_service = WORKLOAD_SERVICES.get(str(entry.get("Kind"))) if isinstance(entry, dict) else None

@@ -1,9 +1,11 @@
 """Resource policies and workloads in one account and region.
 
 Resource policies: S3 bucket policies, KMS key policies, SQS queue and SNS topic policies,
-Secrets Manager resource policies, Lambda function policies. Workloads: EC2 instances with an
-instance profile, Lambda functions (execution role), ECS task definitions (latest revision of each
-family: task role and execution role).
+Secrets Manager resource policies, Lambda function policies (and CodeBuild project policies, read
+with the projects in scanner/aws/fetch_services.py). Workloads: EC2 instances with an
+instance profile, Lambda functions (execution role); the others (ECS, launch templates, Glue,
+CloudFormation, CodeBuild, SageMaker, App Runner, Step Functions, Bedrock agents) are read by
+scanner/aws/fetch_workloads.py.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from scanner.aws.clients import AwsClients, paginate_all
+from scanner.aws.fetch_workloads import region_workloads
 from scanner.aws.recorder import Recorder
 
 
@@ -184,44 +187,6 @@ def ec2_instances(
     return found
 
 
-def ecs_task_definitions(clients: AwsClients, rec: Recorder, region: str) -> list[dict[str, Any]]:
-    ecs = clients.client("ecs", region)
-    arns = rec.call(
-        "ecs",
-        "ListTaskDefinitions",
-        lambda: paginate_all(ecs, "list_task_definitions", "taskDefinitionArns", status="ACTIVE", sort="DESC"),
-        region=region,
-        count=len,
-    )
-    latest: dict[str, str] = {}
-    for arn in arns or []:
-        family = arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
-        latest.setdefault(family, arn)
-    found = []
-    for family, arn in sorted(latest.items()):
-        answer = rec.call(
-            "ecs",
-            "DescribeTaskDefinition",
-            lambda a=arn: ecs.describe_task_definition(taskDefinition=a)["taskDefinition"],
-            region=region,
-        )
-        if answer is None:
-            continue
-        roles = [r for r in (answer.get("taskRoleArn"), answer.get("executionRoleArn")) if r]
-        if roles:
-            found.append(
-                {
-                    "Service": "ecs",
-                    "Kind": "ecs_task_definition",
-                    "Region": region,
-                    "Arn": arn,
-                    "Name": family,
-                    "RoleArns": roles,
-                }
-            )
-    return found
-
-
 def fetch_region(
     clients: AwsClients, rec: Recorder, region: str, account: str, partition: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -230,5 +195,7 @@ def fetch_region(
     fn_policies, workloads = lambda_functions(clients, rec, region)
     policies.extend(fn_policies)
     workloads.extend(ec2_instances(clients, rec, region, account, partition))
-    workloads.extend(ecs_task_definitions(clients, rec, region))
+    more_policies, more_workloads = region_workloads(clients, rec, region, account, partition)
+    policies.extend(more_policies)
+    workloads.extend(more_workloads)
     return policies, workloads

@@ -4,7 +4,7 @@ Order: check the credentials (sts:GetCallerIdentity; unusable credentials stop t
 the organization when readable, pick the accounts, then scan them in parallel (bounded). In each
 account: IAM (authorization details, credential report, access keys, identity providers), then
 every region asked for (resource policies, workloads). Every failed read is a coverage gap; the
-scan goes on. Only List/Get/Describe/Generate-report operations are called, plus sts:AssumeRole
+scan goes on. Only List/Get/Describe/BatchGet/Generate-report operations are called, plus sts:AssumeRole
 for other accounts.
 """
 
@@ -77,9 +77,21 @@ def scan_account(
         extras["ResourcePolicies"].extend(policies)
         extras["Workloads"].extend(workloads)
     entries = rec.entries()
-    # Regions every resource read succeeded in: what a file written from this scan covers in full.
-    failed = {e.region for e in entries if e.is_gap and e.service in EXTRAS_SERVICES}
+    # What a file written from this scan covers in full: the regions where every resource read of
+    # the services in RegionServices succeeded. CodeBuild project policies (which ReadOnlyAccess
+    # does not allow reading) are left out of RegionServices when any of their reads failed,
+    # rather than taking every region's other services down with them.
+    gaps = [e for e in entries if e.is_gap and e.service in EXTRAS_SERVICES]
+    services = [s for s in EXTRAS_SERVICES if s != "codebuild" or not any(e.service == s for e in gaps)]
+    failed = {e.region for e in gaps if e.service in services}
     extras["Regions"] = [r for r in regions if r not in failed and None not in failed]
+    extras["RegionServices"] = services
+    if "codebuild" not in services:
+        # A project whose policy read failed is not a project without a policy: keep only the
+        # policies read, so the file claims nothing about the others.
+        extras["ResourcePolicies"] = [
+            p for p in extras["ResourcePolicies"] if p.get("Service") != "codebuild" or p.get("Policy")
+        ]
     raw = RawAccount(
         account_id=account_id,
         origin=f"AWS account {account_id} (live)",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,7 @@ RESOURCE_KINDS = {
     "sns": "sns:topic",
     "secretsmanager": "secretsmanager:secret",
     "lambda": "lambda:function",
+    "codebuild": "codebuild:project",
 }
 
 FEDERATION_ACTIONS = {
@@ -170,6 +171,7 @@ def _account(raw: RawAccount, out: Normalized, seen_policies: set[str]) -> None:
     )
     details = raw.authorization_details
     instance_profile_roles: dict[str, tuple[str, ...]] = {}
+    profile_names: dict[str, str] = {}
     trust_policies: list[Policy] = []
     if details is not None:
         group_arns = {g["GroupName"]: g["Arn"] for g in details.get("GroupDetailList", [])}
@@ -199,6 +201,7 @@ def _account(raw: RawAccount, out: Normalized, seen_policies: set[str]) -> None:
                 instance_profile_roles[profile["Arn"]] = tuple(r["Arn"] for r in profile.get("Roles", [])) or (
                     role["Arn"],
                 )
+                profile_names[profile.get("InstanceProfileName") or _resource_name(profile["Arn"])] = profile["Arn"]
     extras = raw.extras or {}
     extras_origin = raw.extras_origin or raw.origin
     providers = _with_origin(extras_origin, _identity_providers, extras, account, out)
@@ -207,7 +210,12 @@ def _account(raw: RawAccount, out: Normalized, seen_policies: set[str]) -> None:
     origin = ", ".join(o for o in (raw.report_origin, raw.extras_origin) if o) or raw.origin
     out.credentials.extend(_with_origin(origin, _static_credentials, raw, account))
     _with_origin(extras_origin, _resource_policies, extras, account, out)
-    _with_origin(extras_origin, _workloads, extras, account, instance_profile_roles, out)
+    names = _IamNames(
+        roles={r["RoleName"]: r["Arn"] for r in (details or {}).get("RoleDetailList", [])},
+        profiles=profile_names,
+        profile_roles=instance_profile_roles,
+    )
+    _with_origin(extras_origin, _workloads, extras, account, names, out)
 
 
 def _principal_entry(
@@ -525,15 +533,43 @@ def _resource_name(arn: str) -> str:
     return tail.rsplit("/", 1)[-1].rsplit(":", 1)[-1] or arn
 
 
-def _workloads(
-    extras: dict[str, Any], account: str, instance_profile_roles: dict[str, tuple[str, ...]], out: Normalized
-) -> None:
+@dataclass(frozen=True)
+class _IamNames:
+    """What the account's authorization details say names refer to: role name -> ARN, instance
+    profile name -> ARN, instance profile ARN -> the roles in it. Role and instance profile names
+    are unique in an account, whatever their path."""
+
+    roles: dict[str, str]
+    profiles: dict[str, str]
+    profile_roles: dict[str, tuple[str, ...]]
+
+    def role(self, ref: str, account: str) -> str:
+        """A role ARN for ``ref``, an ARN or a name (``name`` or ``path/name``, as Glue takes it)."""
+        if ref.startswith("arn:"):
+            return ref
+        return self.roles.get(ref.rsplit("/", 1)[-1]) or f"arn:aws:iam::{account}:role/{ref.lstrip('/')}"
+
+    def profile(self, spec: dict[str, Any], account: str) -> str:
+        """An instance profile ARN for ``{"Arn": ...}`` or ``{"Name": ...}``."""
+        if spec.get("Arn"):
+            return str(spec["Arn"])
+        name = str(spec["Name"])
+        return self.profiles.get(name) or f"arn:aws:iam::{account}:instance-profile/{name}"
+
+
+def _workloads(extras: dict[str, Any], account: str, names: _IamNames, out: Normalized) -> None:
+    """Each ``Workloads`` entry (shape: scanner/aws/workload_entry.py) runs as its ``RoleArns`` and
+    the roles of its instance profiles. A profile the authorization details do not list adds no
+    role (its ARN stays in the ``instance_profile`` attribute)."""
     for item in extras.get("Workloads", []):
-        roles = tuple(dict.fromkeys(item.get("RoleArns") or ()))
-        profile = item.get("InstanceProfileArn")
-        if not roles and profile:
-            roles = instance_profile_roles.get(profile, ())
-        attributes = {"instance_profile": profile} if profile else {}
+        profiles = [item["InstanceProfileArn"]] if item.get("InstanceProfileArn") else []
+        profiles += [names.profile(spec, account) for spec in item.get("InstanceProfiles") or []]
+        profiles = list(dict.fromkeys(profiles))
+        roles = [names.role(str(r), account) for r in item.get("RoleArns") or ()]
+        roles += [r for p in profiles for r in names.profile_roles.get(p, ())]
+        attributes = {str(k): str(v) for k, v in (item.get("Attributes") or {}).items()}
+        if profiles:
+            attributes["instance_profile"] = ",".join(profiles)
         out.workloads.append(
             Workload(
                 id=item["Arn"],
@@ -541,7 +577,7 @@ def _workloads(
                 kind=WorkloadKind(item["Kind"]),
                 name=item.get("Name") or _resource_name(item["Arn"]),
                 scope_id=account,
-                principal_ids=roles,
+                principal_ids=tuple(dict.fromkeys(roles)),
                 region=item.get("Region"),
                 attributes=attributes,
             )

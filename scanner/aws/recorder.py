@@ -105,6 +105,24 @@ OPERATION_COVERS: dict[tuple[str, str], tuple[Covers, ...]] = {
     ("ecs", "ListTaskDefinitionFamilies"): (Covers.WORKLOADS,),
     ("ecs", "ListTaskDefinitions"): (Covers.WORKLOADS,),
     ("ecs", "DescribeTaskDefinition"): (Covers.WORKLOADS,),
+    **{
+        (service, operation): (Covers.WORKLOADS,)
+        for service, operations in {
+            "ecs": "ListClusters ListServices DescribeServices ListTasks DescribeTasks",
+            "ec2": "DescribeLaunchTemplates DescribeLaunchTemplateVersions",
+            "glue": "GetDevEndpoints GetJobs",
+            "cloudformation": "DescribeStacks ListStackSets DescribeStackSet ListStackInstances",
+            "sagemaker": "ListNotebookInstances DescribeNotebookInstance ListTrainingJobs DescribeTrainingJob "
+            "ListProcessingJobs DescribeProcessingJob",
+            "apprunner": "ListServices DescribeService",
+            "stepfunctions": "ListStateMachines DescribeStateMachine",
+            "bedrock-agent": "ListAgents GetAgent",
+        }.items()
+        for operation in operations.split()
+    },
+    ("codebuild", "ListProjects"): (Covers.WORKLOADS, Covers.RESOURCES, Covers.RESOURCE_POLICIES),
+    ("codebuild", "BatchGetProjects"): (Covers.WORKLOADS, Covers.RESOURCES, Covers.RESOURCE_POLICIES),
+    ("codebuild", "GetResourcePolicy"): (Covers.RESOURCE_POLICIES,),
 }
 SERVICE_COVERS: dict[str, tuple[Covers, ...]] = {
     "organizations": (Covers.ORGANIZATION, Covers.ORG_POLICIES),
@@ -176,6 +194,14 @@ class Recorder:
             return None
         self._ok(key, count(result) if count else 1)
         return result
+
+    def nothing_there(self, service: str, operation: str, region: str | None, detail: str) -> None:
+        """Record a read not made because there is nothing to read (the service is not offered in
+        the region): a successful read of no items, with ``detail`` saying why."""
+        with self._lock:
+            tally = self._tallies.setdefault((service, operation, region), _Tally())
+            tally.ok += 1
+            tally.detail = tally.detail or detail
 
     def gap(self, service: str, operation: str, status: CoverageStatus, detail: str, region: str | None = None) -> None:
         self._fail((service, operation, region), status, detail)

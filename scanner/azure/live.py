@@ -33,7 +33,20 @@ from scanner.azure import shapes
 from scanner.azure.clients import AzureClients
 from scanner.azure.ids import arm
 from scanner.azure.normalize import normalize_azure
-from scanner.azure.raw import AzureRaw, deny_body, management_group_body
+from scanner.azure.raw import (
+    APP_ROLE_ASSIGNMENT_FIELDS,
+    DIRECTORY_ROLE_ASSIGNMENT_FIELDS,
+    DIRECTORY_ROLE_DEFINITION_FIELDS,
+    DIRECTORY_ROLE_ELIGIBILITY_FIELDS,
+    EXPAND_LIMIT,
+    AzureRaw,
+    deny_body,
+    directory_object,
+    management_group_body,
+    sanitize_app_federated_credential,
+    sanitize_application,
+    sanitize_graph_object,
+)
 from scanner.errors import ScanError
 
 T = TypeVar("T")
@@ -41,7 +54,18 @@ Progress = Callable[[str], None]
 
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
 GRAPH_MEMBER_FIELDS = ("@odata.type", "id", "displayName")
-GRAPH_SP_SELECT = "id,appId,displayName,servicePrincipalType,appOwnerOrganizationId,passwordCredentials,keyCredentials"
+GRAPH_SP_SELECT = (
+    "id,appId,displayName,servicePrincipalType,appOwnerOrganizationId,passwordCredentials,keyCredentials,appRoles"
+)
+GRAPH_APP_SELECT = "id,appId,displayName,signInAudience,createdDateTime,passwordCredentials,keyCredentials"
+GRAPH_OWNERS = "owners"
+WEB_API_VERSION = "2022-03-01"
+#: The resource applications whose app roles (application permissions) can manage the directory:
+#: Microsoft Graph and Azure AD Graph. Who holds their app roles is read in full.
+DIRECTORY_APIS = {
+    "00000003-0000-0000-c000-000000000000": "Microsoft Graph",
+    "00000002-0000-0000-c000-000000000000": "Azure AD Graph",
+}
 
 
 class _Recorder:
@@ -174,6 +198,7 @@ def collect_azure(
     )
     if principals is not None:
         raw.service_principals = [shapes.service_principal(p) for p in principals]
+    _entra(clients, rec, raw, tenant_scope, say)
     groups = groups_named(raw)
     if groups:
         say(f"group memberships (Microsoft Graph, {len(groups)} groups)")
@@ -255,6 +280,33 @@ def _subscription(clients: AzureClients, rec: _Recorder, raw: AzureRaw, sub: str
         covers=(Covers.DENY_ASSIGNMENTS,),
     )
     raw.deny_assignments.extend(shapes.deny_assignment(shapes.rest_json(d)) for d in denies or [])
+    eligible = rec.read(
+        scope,
+        "authorization",
+        "roleEligibilitySchedules.listForScope",
+        lambda: authorization.role_eligibility_schedules.list_for_scope(scope.lstrip("/")),
+        covers=(Covers.ELIGIBLE_ASSIGNMENTS,),
+    )
+    raw.eligible_assignments.extend(shapes.role_eligibility(shapes.rest_json(e)) for e in eligible or [])
+    sites = rec.read(
+        scope,
+        "web",
+        "sites.list",
+        lambda: _pages(
+            resources,
+            f"{scope}/providers/Microsoft.Web/sites?{urlencode({'api-version': WEB_API_VERSION})}",
+            "nextLink",
+        ),
+        covers=(Covers.WORKLOADS,),
+    )
+    listed_ids = {arm(r["id"]): r for r in raw.resources if r.get("id")}
+    for item in sites or []:
+        site = shapes.site(item)
+        known = listed_ids.get(arm(site["id"]))
+        if known is None:
+            raw.resources.append(site)
+        elif site.get("keyVaultReferenceIdentity"):
+            known["keyVaultReferenceIdentity"] = site["keyVaultReferenceIdentity"]
 
     identities = rec.read(
         scope,
@@ -280,6 +332,142 @@ def _subscription(clients: AzureClients, rec: _Recorder, raw: AzureRaw, sub: str
             raw.federated_credentials[identity_id] = [
                 shapes.federated_credential(shapes.rest_json(c)) for c in credentials
             ]
+
+
+def _entra(clients: AzureClients, rec: _Recorder, raw: AzureRaw, tenant_scope: str, say: Progress) -> None:
+    """Applications, owners, federated credentials of applications, directory roles and app roles."""
+    graph = clients.graph_url.rstrip("/") + "/v1.0"
+    say("applications (Microsoft Graph)")
+    apps = rec.read(
+        tenant_scope,
+        "graph",
+        "applications.list",
+        lambda: _pages(
+            clients.graph(), f"{graph}/applications?{urlencode({'$select': GRAPH_APP_SELECT})}", "@odata.nextLink"
+        ),
+        covers=(Covers.PRINCIPALS, Covers.CREDENTIALS),
+    )
+    raw.applications = [sanitize_application(a) for a in apps or []]
+    say("owners of applications and service principals (Microsoft Graph)")
+    for kind, objects in (("applications", raw.applications), ("servicePrincipals", raw.service_principals)):
+        _owners(clients, rec, raw, tenant_scope, graph, kind, objects)
+    for app in raw.applications:
+        oid = str(app["id"]).lower()
+        creds = rec.read(
+            tenant_scope,
+            "graph",
+            f"applications.federatedIdentityCredentials {oid}",
+            lambda oid=oid: _pages(  # type: ignore[misc]
+                clients.graph(), f"{graph}/applications/{oid}/federatedIdentityCredentials", "@odata.nextLink"
+            ),
+            covers=(Covers.CREDENTIALS,),
+            target=oid,
+        )
+        if creds is not None:
+            raw.application_federated_credentials[oid] = [sanitize_app_federated_credential(c) for c in creds]
+    say("directory roles (Microsoft Graph)")
+    for name, path, fields, target in (
+        ("roleDefinitions", "roleDefinitions", DIRECTORY_ROLE_DEFINITION_FIELDS, raw.directory_role_definitions),
+        (
+            "roleAssignments",
+            "roleAssignments?$expand=principal",
+            DIRECTORY_ROLE_ASSIGNMENT_FIELDS,
+            raw.directory_role_assignments,
+        ),
+        (
+            "roleEligibilitySchedules",
+            "roleEligibilitySchedules?$expand=principal",
+            DIRECTORY_ROLE_ELIGIBILITY_FIELDS,
+            raw.directory_role_eligibilities,
+        ),
+    ):
+        items = rec.read(
+            tenant_scope,
+            "graph",
+            f"roleManagement.directory.{name}.list",
+            lambda path=path: _pages(  # type: ignore[misc]
+                clients.graph(), f"{graph}/roleManagement/directory/{path}", "@odata.nextLink"
+            ),
+            covers=(Covers.ENTRA_ROLES,),
+        )
+        target.extend(sanitize_graph_object(i, fields) for i in items or [])
+    _app_role_holders(clients, rec, raw, tenant_scope, graph)
+
+
+def _owners(
+    clients: AzureClients,
+    rec: _Recorder,
+    raw: AzureRaw,
+    tenant_scope: str,
+    graph: str,
+    kind: str,
+    objects: list[dict[str, Any]],
+) -> None:
+    """Owners of every application or service principal: one ``$expand=owners`` read (apart from the
+    object list, so that a refused expansion costs the owners only), then a full ``/owners`` read of
+    each object whose expanded list may have been cut at :data:`EXPAND_LIMIT`. Objects whose owners
+    were not read keep no ``owners`` (not collected)."""
+    if not objects:
+        return
+    query = urlencode({"$select": "id", "$expand": GRAPH_OWNERS})
+    listed = rec.read(
+        tenant_scope,
+        "graph",
+        f"{kind}.list $expand=owners",
+        lambda: _pages(clients.graph(), f"{graph}/{kind}?{query}", "@odata.nextLink"),
+        covers=(Covers.OWNERS,),
+    )
+    by_id = {str(o["id"]).lower(): o for o in objects}
+    for item in listed or []:
+        target = by_id.get(str(item.get("id") or "").lower())
+        if target is not None and isinstance(item.get("owners"), list):
+            target["owners"] = [directory_object(o) for o in item["owners"]]
+    for oid, obj in by_id.items():
+        if len(obj.get("owners") or []) < EXPAND_LIMIT:
+            continue
+        owners = rec.read(
+            tenant_scope,
+            "graph",
+            f"{kind}.owners {oid}",
+            lambda oid=oid: _pages(clients.graph(), f"{graph}/{kind}/{oid}/owners", "@odata.nextLink"),  # type: ignore[misc]
+            covers=(Covers.OWNERS,),
+            target=oid,
+        )
+        if owners is not None:
+            raw.owners[oid] = [directory_object(o) for o in owners]
+
+
+def _app_role_holders(clients: AzureClients, rec: _Recorder, raw: AzureRaw, tenant_scope: str, graph: str) -> None:
+    """Who holds the app roles of each directory API (:data:`DIRECTORY_APIS`) the tenant has."""
+    by_app = {str(sp.get("appId") or "").lower(): str(sp["id"]).lower() for sp in raw.service_principals}
+    for app_id, label in DIRECTORY_APIS.items():
+        sp = by_app.get(app_id)
+        if sp is None:
+            if not raw.service_principals and app_id == next(iter(DIRECTORY_APIS)):
+                rec.entries.append(
+                    CoverageEntry(
+                        scope_id=tenant_scope,
+                        source="api",
+                        service="graph",
+                        operation=f"servicePrincipals.appRoleAssignedTo ({label})",
+                        status=CoverageStatus.ERROR,
+                        detail="service principals were not listed: who holds Graph permissions is unknown",
+                        cloud=Cloud.AZURE,
+                        covers=(Covers.APP_ROLES,),
+                    )
+                )
+            continue
+        holders = rec.read(
+            tenant_scope,
+            "graph",
+            f"servicePrincipals.appRoleAssignedTo {sp}",
+            lambda sp=sp: _pages(  # type: ignore[misc]
+                clients.graph(), f"{graph}/servicePrincipals/{sp}/appRoleAssignedTo", "@odata.nextLink"
+            ),
+            covers=(Covers.APP_ROLES,),
+            target=sp,
+        )
+        raw.app_role_assignments.extend(sanitize_graph_object(h, APP_ROLE_ASSIGNMENT_FIELDS) for h in holders or [])
 
 
 def namespaces_in_use(raw: AzureRaw) -> list[str]:

@@ -27,6 +27,31 @@ Ids (every ARM id is compared case-insensitively and stored lower-cased):
 - Credentials: ``<object id>#secret-<keyId>`` (client secrets) and ``<object id>#certificate-<keyId>``
   (certificates), metadata only; federated identity credentials by ARM id, on the identity's principal.
 - Workloads: resources with an identity, by ARM id; ``principal_ids`` are the identities' object ids.
+- Entra (Microsoft Graph): applications are principals of kind ``AZURE_APPLICATION`` (id: the
+  application object id, ``native_id`` and ``attributes["appId"]``: its appId); the tenant's service
+  principal of an application has ``attributes["applicationId"]`` (the application object id) and
+  the application ``attributes["servicePrincipalId"]``. An application's or service principal's
+  owners are ``Principal.owners`` with ``owners_known`` (``True`` only when its owner list was read
+  in full: an expanded list of :data:`~scanner.azure.raw.EXPAND_LIMIT` is a gap). Application
+  secrets and certificates are credentials as for service principals; its federated identity
+  credentials ``/applications/<app oid>/federatedidentitycredentials/<name>`` (lower-case). A
+  flexible credential's ``claimsMatchingExpression`` is the credential's ``condition``; its
+  ``claims['sub'] matches|eq '...'`` clause, when it has exactly one, gives ``subjects``.
+- Entra policies, each attached (``ENTRA``) to the principal it grants to: directory role definitions
+  ``/rolemanagement/directory/roledefinitions/<id>`` (``ENTRA_ROLE_DEFINITION``, not attached),
+  directory role assignments ``/rolemanagement/directory/roleassignments/<id>``
+  (``ENTRA_DIRECTORY_ROLE_ASSIGNMENT``), PIM eligibilities
+  ``/rolemanagement/directory/roleeligibilityschedules/<id>`` (``ENTRA_ELIGIBLE_ROLE_ASSIGNMENT``),
+  app-role assignments ``/serviceprincipals/<principal>/approleassignments/<id>``
+  (``ENTRA_APP_ROLE_ASSIGNMENT``, ``attributes["appRoleValue"]`` the permission, e.g.
+  ``RoleManagement.ReadWrite.Directory``, from the resource service principal's ``appRoles``; a
+  resource or role not in the inputs is a gap). Graph ids keep their case.
+- Azure RBAC PIM eligibilities (``AZURE_ELIGIBLE_ASSIGNMENT``, by ARM id): documents shaped as role
+  assignments, attributes as theirs plus ``status`` / ``endDateTime``, attached ``ELIGIBLE`` at
+  their scope (never ``ASSIGNMENT``: they grant nothing until activated).
+- Workload kinds: VMs, VM scale sets, web and function apps, Automation accounts, Logic Apps (else
+  ``AZURE_RESOURCE``); a site's ``keyVaultReferenceIdentity`` and its app-setting NAMES
+  (``appSettingNames``, comma-separated) are workload attributes.
 - Resources: each resource provider's operations catalog (``az provider operation show``) as a
   :class:`Resource` of kind ``authorization:providerOperations``, id
   ``/providers/microsoft.authorization/provideroperations/<namespace>``, its operations (lower-case,
@@ -36,6 +61,7 @@ Ids (every ARM id is compared case-insensitively and stored lower-cased):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +94,14 @@ from scanner.azure.ids import (
     scope_kind,
     scope_of_extension,
 )
-from scanner.azure.raw import AzureRaw, management_group_body, provider_operation_entries, sanitize_service_principal
+from scanner.azure.raw import (
+    EXPAND_LIMIT,
+    AzureRaw,
+    management_group_body,
+    provider_operation_entries,
+    sanitize_application,
+    sanitize_service_principal,
+)
 from scanner.errors import BadInputError
 from scanner.normalized import Normalized
 
@@ -89,6 +122,7 @@ _PRINCIPAL_KINDS = {
 }
 # When two inputs disagree on a principal's kind, the more specific one wins.
 _KIND_RANK = {
+    PrincipalKind.AZURE_APPLICATION: 4,
     PrincipalKind.AZURE_MANAGED_IDENTITY: 3,
     PrincipalKind.AZURE_SERVICE_PRINCIPAL: 1,
     PrincipalKind.AZURE_USER: 2,
@@ -127,6 +161,9 @@ class _PrincipalInfo:
     scope_id: str
     attributes: dict[str, str] = field(default_factory=dict)
     members_known: bool | None = None
+    native_id: str | None = None
+    owners: tuple[str, ...] = ()
+    owners_known: bool | None = None
 
 
 class _Builder:
@@ -140,6 +177,7 @@ class _Builder:
         self.identity_principal: dict[str, str] = {}  # user-assigned identity ARM id -> object id
         self.gap_keys: set[tuple[str, str]] = set()
         self.member_of: dict[str, set[str]] = {}  # object id -> groups it is in (transitively)
+        self.app_settings = {arm(site): names for site, names in raw.app_settings.items()}
 
     def build(self) -> Normalized:
         self._tenants()
@@ -150,10 +188,17 @@ class _Builder:
         self._identities()
         self._resources()
         self._service_principals()
+        self._applications()
+        self._owners()
         definitions = self._role_definitions()
         self._role_assignments(definitions)
+        self._role_assignments(definitions, eligible=True)
         self._deny_assignments()
         self._federated_credentials()
+        self._application_federated_credentials()
+        directory_roles = self._directory_role_definitions()
+        self._directory_grants(directory_roles)
+        self._app_role_assignments()
         self._provider_operations()
         self._group_members()
         self._emit_scopes()
@@ -341,10 +386,12 @@ class _Builder:
                     kind=info.kind,
                     name=info.name,
                     scope_id=info.scope_id,
-                    native_id=oid,
+                    native_id=info.native_id or oid,
                     attributes=info.attributes,
                     member_of=tuple(sorted(self.member_of.get(oid, ()))),
                     members_known=info.members_known,
+                    owners=info.owners,
+                    owners_known=info.owners_known,
                 )
             )
 
@@ -392,22 +439,89 @@ class _Builder:
                     "appOwnerOrganizationId": str(clean.get("appOwnerOrganizationId") or ""),
                 },
             )
-            for suffix, key, cred_kind in (
-                ("secret", "passwordCredentials", CredentialKind.CLIENT_SECRET),
-                ("certificate", "keyCredentials", CredentialKind.CERTIFICATE),
-            ):
-                for cred in clean[key]:
-                    key_id = str(cred["keyId"]).lower()
-                    self.out.credentials.append(
-                        Credential(
-                            id=f"{oid}#{suffix}-{key_id}",
-                            principal_id=oid,
-                            kind=cred_kind,
-                            key_id=key_id,
-                            created=parse_time(cred.get("startDateTime")),
-                            expires=parse_time(cred.get("endDateTime")),
-                        )
+            self._static_credentials(oid, clean)
+
+    def _static_credentials(self, oid: str, clean: dict[str, Any]) -> None:
+        """Client secrets and certificates (metadata) of a service principal or application."""
+        for suffix, key, cred_kind in (
+            ("secret", "passwordCredentials", CredentialKind.CLIENT_SECRET),
+            ("certificate", "keyCredentials", CredentialKind.CERTIFICATE),
+        ):
+            for cred in clean.get(key) or []:
+                key_id = str(cred["keyId"]).lower()
+                self.out.credentials.append(
+                    Credential(
+                        id=f"{oid}#{suffix}-{key_id}",
+                        principal_id=oid,
+                        kind=cred_kind,
+                        key_id=key_id,
+                        created=parse_time(cred.get("startDateTime")),
+                        expires=parse_time(cred.get("endDateTime")),
                     )
+                )
+
+    def _applications(self) -> None:
+        """Applications, and the link between each and the tenant's service principal of its appId."""
+        for app in self.raw.applications:
+            clean = sanitize_application(app)
+            app_id = str(clean.get("appId") or "").lower()
+            oid = self._principal(
+                clean["id"],
+                PrincipalKind.AZURE_APPLICATION,
+                name=str(clean.get("displayName") or "") or None,
+                name_rank=2,
+                scope_id=self.tenant,
+                attributes={"appId": app_id, "signInAudience": str(clean.get("signInAudience") or "")},
+            )
+            self.principals[oid].native_id = app_id or None
+            self._static_credentials(oid, clean)
+        applications = {
+            info.attributes["appId"]: oid
+            for oid, info in self.principals.items()
+            if info.kind is PrincipalKind.AZURE_APPLICATION and info.attributes.get("appId")
+        }
+        for oid, info in self.principals.items():
+            if info.kind is PrincipalKind.AZURE_APPLICATION:
+                continue
+            app_oid = applications.get(info.attributes.get("appId", "").lower())
+            if app_oid is not None:
+                info.attributes["applicationId"] = app_oid
+                self.principals[app_oid].attributes["servicePrincipalId"] = oid
+
+    def _owners(self) -> None:
+        """Owners of applications and service principals: an expanded ``owners`` list, or a full read."""
+        listed: dict[str, list[dict[str, Any]]] = {}
+        for obj in [*self.raw.service_principals, *self.raw.applications]:
+            if isinstance(obj.get("owners"), list):
+                listed[str(obj["id"]).lower()] = obj["owners"]
+        full = {str(k).lower(): v for k, v in self.raw.owners.items()}
+        failed = {
+            str(e.target).lower()
+            for e in self.raw.coverage
+            if e.is_gap and Covers.OWNERS in e.covers and e.target is not None
+        }
+        for oid in sorted({*listed, *full}):
+            owners = full.get(oid, listed.get(oid, []))
+            cut = oid not in full and len(owners) >= EXPAND_LIMIT
+            if cut:
+                self._gap(
+                    self.tenant,
+                    "graph",
+                    f"owners.list {oid}",
+                    f"the expanded owners list has {len(owners)} entries, the most $expand returns: some may be "
+                    f"missing; read GET /v1.0/directoryObjects/{oid}/owners",
+                    covers=(Covers.OWNERS,),
+                    target=oid,
+                )
+            ids = [self._directory_object(owner) for owner in owners if owner.get("id")]
+            info = self.principals.get(oid)
+            if info is None:  # owners of an object the inputs do not otherwise list
+                info = self.principals[self._named_principal(oid, None)]
+            info.owners = tuple(sorted(set(ids)))
+            info.owners_known = not cut and oid not in failed
+        for oid in failed:
+            if oid in self.principals and oid not in listed and oid not in full:
+                self.principals[oid].owners_known = False
 
     # --- workloads ---------------------------------------------------------------------------
 
@@ -426,6 +540,7 @@ class _Builder:
             if resource.get("kind"):
                 attributes["kind"] = str(resource["kind"])
             self._ensure_scope(resource_id, name=name, attributes=attributes)
+            attributes = {**attributes, **self._workload_attributes(resource_id, resource)}
             principal_ids: list[str] = []
             if "systemassigned" in id_type.replace(" ", "") and identity.get("principalId"):
                 principal_ids.append(
@@ -490,6 +605,21 @@ class _Builder:
                 )
             )
 
+    def _workload_attributes(self, resource_id: str, resource: dict[str, Any]) -> dict[str, str]:
+        """What a listing adds about a workload: a Logic App's or Automation account's ``state``; a site's
+        ``keyVaultReferenceIdentity`` and the NAMES of its app settings (never their values)."""
+        out: dict[str, str] = {}
+        if resource.get("state"):
+            out["state"] = str(resource["state"])
+        reference = resource.get("keyVaultReferenceIdentity")
+        if reference:
+            text = str(reference)
+            out["keyVaultReferenceIdentity"] = arm(text) if text.startswith("/") else text
+        names = self.app_settings.get(resource_id)
+        if names is not None:
+            out["appSettingNames"] = ",".join(sorted(names))
+        return out
+
     def _federated_credentials(self) -> None:
         for identity_key, creds in self.raw.federated_credentials.items():
             identity_id = arm(identity_key)
@@ -506,18 +636,46 @@ class _Builder:
                 )
                 continue
             for cred in creds:
-                audiences = cred.get("audiences") or []
-                subject = cred.get("subject")
+                subjects, condition = _subjects(cred)
                 self.out.credentials.append(
                     Credential(
                         id=arm(cred["id"]),
                         principal_id=oid,
                         kind=CredentialKind.FEDERATED,
                         issuer=str(cred["issuer"]),
-                        # A flexible credential (claimsMatchingExpression, no subject) does not
-                        # constrain the subject in a way recorded here: None, "any subject".
-                        subjects=(str(subject),) if subject else None,
-                        audiences=tuple(str(a) for a in audiences),
+                        subjects=subjects,
+                        audiences=tuple(str(a) for a in cred.get("audiences") or []),
+                        condition=condition,
+                    )
+                )
+
+    def _application_federated_credentials(self) -> None:
+        for app_oid, creds in sorted(self.raw.application_federated_credentials.items()):
+            oid = app_oid.lower()
+            info = self.principals.get(oid)
+            if info is None or info.kind is not PrincipalKind.AZURE_APPLICATION:
+                self._gap(
+                    self.tenant,
+                    "graph",
+                    f"applications.get {oid}",
+                    f"{len(creds)} federated credential(s) of an application not in the inputs; "
+                    "export `az ad app list --all` too",
+                    covers=(Covers.PRINCIPALS, Covers.CREDENTIALS),
+                    target=oid,
+                )
+                continue
+            for cred in creds:
+                subjects, condition = _subjects(cred)
+                self.out.credentials.append(
+                    Credential(
+                        id=f"/applications/{oid}/federatedidentitycredentials/{str(cred['name']).lower()}",
+                        principal_id=oid,
+                        kind=CredentialKind.FEDERATED,
+                        key_id=str(cred["id"]).lower(),
+                        issuer=str(cred["issuer"]),
+                        subjects=subjects,
+                        audiences=tuple(str(a) for a in cred.get("audiences") or []),
+                        condition=condition,
                     )
                 )
 
@@ -554,9 +712,12 @@ class _Builder:
             )
         return result
 
-    def _role_assignments(self, definitions: dict[str, str]) -> None:
+    def _role_assignments(self, definitions: dict[str, str], *, eligible: bool = False) -> None:
+        """Role assignments, or (``eligible``) PIM eligibilities: the same documents, another kind,
+        attached ``ELIGIBLE`` rather than ``ASSIGNMENT`` (they grant nothing until activated)."""
         seen: set[str] = set()
-        for item in self.raw.role_assignments:
+        items = self.raw.eligible_assignments if eligible else self.raw.role_assignments
+        for item in items:
             policy_id = arm(item["id"])
             if policy_id in seen:
                 continue
@@ -565,6 +726,10 @@ class _Builder:
             oid = self._named_principal(item["principalId"], item.get("principalType"), item.get("principalName"))
             role_ref = arm(item["roleDefinitionId"])
             attributes = {"principalId": oid, "principalType": str(item.get("principalType") or "")}
+            if eligible:
+                for key in ("status", "memberType", "startDateTime", "endDateTime"):
+                    if item.get(key):
+                        attributes[key] = str(item[key])
             definition = definitions.get(last_segment(role_ref))
             if definition is not None:
                 attributes["roleDefinitionPolicyId"] = definition
@@ -581,7 +746,7 @@ class _Builder:
                 Policy(
                     id=policy_id,
                     cloud=Cloud.AZURE,
-                    kind=PolicyKind.AZURE_ASSIGNMENT,
+                    kind=PolicyKind.AZURE_ELIGIBLE_ASSIGNMENT if eligible else PolicyKind.AZURE_ASSIGNMENT,
                     name=str(item.get("name") or last_segment(policy_id)),
                     scope_id=target,
                     document=dict(item),
@@ -592,9 +757,182 @@ class _Builder:
                     attributes=attributes,
                 )
             )
-            self.out.attachments.append(
-                Attachment(policy_id=policy_id, target_id=target, kind=AttachmentKind.ASSIGNMENT)
+            kind = AttachmentKind.ELIGIBLE if eligible else AttachmentKind.ASSIGNMENT
+            self.out.attachments.append(Attachment(policy_id=policy_id, target_id=target, kind=kind))
+
+    def _directory_role_definitions(self) -> dict[str, str]:
+        """Directory role definitions; returns their id and template id (lower-case) -> policy id."""
+        found: dict[str, str] = {}
+        for item in self.raw.directory_role_definitions:
+            role_id = str(item["id"]).lower()
+            policy_id = DIRECTORY_ROLE_DEFINITION_PREFIX + role_id
+            if policy_id in found.values():
+                continue
+            found[role_id] = policy_id
+            if item.get("templateId"):
+                found.setdefault(str(item["templateId"]).lower(), policy_id)
+            self.out.policies.append(
+                Policy(
+                    id=policy_id,
+                    cloud=Cloud.AZURE,
+                    kind=PolicyKind.ENTRA_ROLE_DEFINITION,
+                    name=str(item.get("displayName") or role_id),
+                    scope_id=self.tenant,
+                    document=dict(item),
+                    native_id=str(item["id"]),
+                    description=str(item["description"]) if item.get("description") else None,
+                    attributes={
+                        "templateId": str(item.get("templateId") or "").lower(),
+                        "isBuiltIn": str(bool(item.get("isBuiltIn"))).lower(),
+                    },
+                )
             )
+        return found
+
+    def _directory_object(self, obj: dict[str, Any]) -> str:
+        """The principal a Graph directory object (an owner, an expanded ``principal``) is. A user is
+        named by its ``userPrincipalName`` (as role assignments name it), else, weakly, its display
+        name; others by their display name. Untyped: as a role assignment's unknown principal."""
+        kind = _GRAPH_KINDS.get(str(obj.get("@odata.type") or "").lower())
+        upn, shown = obj.get("userPrincipalName"), obj.get("displayName")
+        if kind is None:
+            return self._named_principal(obj["id"], None, shown)
+        if kind is PrincipalKind.AZURE_USER and upn:
+            name, rank = str(upn), 2
+        elif shown:
+            name, rank = str(shown), 1 if kind is PrincipalKind.AZURE_USER else 2
+        else:
+            name, rank = None, 0
+        return self._principal(obj["id"], kind, name=name, name_rank=rank, scope_id=self.tenant)
+
+    def _graph_principal(self, item: dict[str, Any]) -> str:
+        """The principal a Graph grant names: typed by its expanded ``principal`` when there is one."""
+        expanded = item.get("principal")
+        if isinstance(expanded, dict) and expanded.get("id"):
+            return self._directory_object({**expanded, "id": item["principalId"]})
+        return self._named_principal(item["principalId"], None)
+
+    def _directory_grants(self, roles: dict[str, str]) -> None:
+        """Active directory role assignments and PIM eligible ones, attached to their principals."""
+        names = {p.id: p.name for p in self.out.policies if p.kind is PolicyKind.ENTRA_ROLE_DEFINITION}
+        templates = {p.id: p.attributes.get("templateId", "") for p in self.out.policies if p.id in names}
+        for eligible, items in (
+            (False, self.raw.directory_role_assignments),
+            (True, self.raw.directory_role_eligibilities),
+        ):
+            prefix = DIRECTORY_ELIGIBILITY_PREFIX if eligible else DIRECTORY_ASSIGNMENT_PREFIX
+            seen: set[str] = set()
+            for item in items:
+                policy_id = prefix + str(item["id"])
+                if policy_id in seen:
+                    continue
+                seen.add(policy_id)
+                oid = self._graph_principal(item)
+                role_ref = str(item["roleDefinitionId"]).lower()
+                attributes = {
+                    "principalId": oid,
+                    "roleDefinitionId": role_ref,
+                    "directoryScopeId": str(item.get("directoryScopeId") or ""),
+                    "appScopeId": str(item.get("appScopeId") or ""),
+                }
+                definition = roles.get(role_ref)
+                if definition is not None:
+                    attributes |= {
+                        "roleDefinitionPolicyId": definition,
+                        "roleName": names[definition],
+                        "roleTemplateId": templates[definition] or role_ref,
+                    }
+                else:
+                    self._gap(
+                        self.tenant,
+                        "graph",
+                        f"roleManagement.directory.roleDefinitions.get {role_ref}",
+                        "directory role definition not in the inputs",
+                        covers=(Covers.ENTRA_ROLES,),
+                        target=role_ref,
+                    )
+                if eligible:
+                    attributes |= _schedule_attributes(item)
+                self.out.policies.append(
+                    Policy(
+                        id=policy_id,
+                        cloud=Cloud.AZURE,
+                        kind=PolicyKind.ENTRA_ELIGIBLE_ROLE_ASSIGNMENT
+                        if eligible
+                        else PolicyKind.ENTRA_DIRECTORY_ROLE_ASSIGNMENT,
+                        name=f"{attributes.get('roleName', role_ref)} for {oid}",
+                        scope_id=self.tenant,
+                        document=dict(item),
+                        native_id=str(item["id"]),
+                        created=parse_time(item.get("createdDateTime")),
+                        updated=parse_time(item.get("modifiedDateTime")),
+                        attributes={k: v for k, v in attributes.items() if v},
+                    )
+                )
+                self.out.attachments.append(Attachment(policy_id=policy_id, target_id=oid, kind=AttachmentKind.ENTRA))
+
+    def _app_role_assignments(self) -> None:
+        """App-role assignments (application permissions), attached to the principal holding them; the
+        permission's name comes from the resource service principal's ``appRoles``."""
+        resources = {str(sp["id"]).lower(): sp for sp in self.raw.service_principals}
+        seen: set[str] = set()
+        for item in self.raw.app_role_assignments:
+            if item.get("deletedDateTime"):
+                continue
+            principal = str(item["principalId"]).lower()
+            policy_id = f"{APP_ROLE_ASSIGNMENT_PREFIX}{principal}/approleassignments/{item['id']}"
+            if policy_id in seen:
+                continue
+            seen.add(policy_id)
+            oid = self._named_principal(
+                item["principalId"], item.get("principalType"), item.get("principalDisplayName")
+            )
+            resource_id = str(item["resourceId"]).lower()
+            role_id = str(item["appRoleId"]).lower()
+            attributes = {
+                "principalId": oid,
+                "principalType": str(item.get("principalType") or ""),
+                "resourceId": resource_id,
+                "appRoleId": role_id,
+            }
+            resource = resources.get(resource_id)
+            if resource is not None:
+                attributes["resourceAppId"] = str(resource.get("appId") or "").lower()
+                attributes["resourceDisplayName"] = str(resource.get("displayName") or "")
+            if role_id == EVERYONE:
+                attributes["defaultAccess"] = "true"  # access to the resource without a particular role
+            else:
+                role = next(
+                    (r for r in (resource or {}).get("appRoles") or [] if str(r.get("id") or "").lower() == role_id),
+                    None,
+                )
+                if role is not None and role.get("value"):
+                    attributes["appRoleValue"] = str(role["value"])
+                else:
+                    what = "resource service principal" if resource is None else "app role of the resource"
+                    self._gap(
+                        self.tenant,
+                        "graph",
+                        f"servicePrincipals.get {resource_id} appRole {role_id}",
+                        f"{what} not in the inputs: which permission app role {role_id} is, is unknown",
+                        covers=(Covers.APP_ROLES,),
+                        target=resource_id,
+                    )
+            on = attributes.get("resourceDisplayName") or resource_id
+            self.out.policies.append(
+                Policy(
+                    id=policy_id,
+                    cloud=Cloud.AZURE,
+                    kind=PolicyKind.ENTRA_APP_ROLE_ASSIGNMENT,
+                    name=f"{attributes.get('appRoleValue', role_id)} of {on}",
+                    scope_id=self.tenant,
+                    document=dict(item),
+                    native_id=str(item["id"]),
+                    created=parse_time(item.get("createdDateTime")),
+                    attributes={k: v for k, v in attributes.items() if v},
+                )
+            )
+            self.out.attachments.append(Attachment(policy_id=policy_id, target_id=oid, kind=AttachmentKind.ENTRA))
 
     def _deny_assignments(self) -> None:
         seen: set[str] = set()
@@ -697,6 +1035,57 @@ _GRAPH_KINDS = {
     "#microsoft.graph.group": PrincipalKind.AZURE_GROUP,
 }
 PROVIDER_OPERATIONS_KIND = "authorization:providerOperations"
+DIRECTORY_ROLE_DEFINITION_PREFIX = "/rolemanagement/directory/roledefinitions/"
+DIRECTORY_ASSIGNMENT_PREFIX = "/rolemanagement/directory/roleassignments/"
+DIRECTORY_ELIGIBILITY_PREFIX = "/rolemanagement/directory/roleeligibilityschedules/"
+APP_ROLE_ASSIGNMENT_PREFIX = "/serviceprincipals/"
+_WORKLOAD_KINDS = {
+    "microsoft.compute/virtualmachines": WorkloadKind.AZURE_VM,
+    "microsoft.compute/virtualmachinescalesets": WorkloadKind.AZURE_VM_SCALE_SET,
+    "microsoft.automation/automationaccounts": WorkloadKind.AZURE_AUTOMATION_ACCOUNT,
+    "microsoft.logic/workflows": WorkloadKind.AZURE_LOGIC_APP,
+}
+#: A flexible federated credential's one subject clause: ``claims['sub'] matches 'repo:acme/*'``.
+_SUBJECT_CLAUSE = re.compile(r"claims\[\s*'sub'\s*\]\s+(matches|eq)\s+'([^']*)'")
+
+
+def _subjects(cred: dict[str, Any]) -> tuple[tuple[str, ...] | None, str | None]:
+    """``(subjects, condition)`` of a federated credential.
+
+    A ``subject`` is matched exactly. A flexible credential's ``claimsMatchingExpression`` is kept as
+    the condition; when it has exactly one ``claims['sub']`` clause, that clause gives the subject
+    pattern (``matches``: ``*`` matches anything; ``eq``: exact) — any other clause narrows it
+    further, which the condition says. Without such a clause the subject is not constrained in a way
+    recorded here: ``None``, "any subject".
+    """
+    subject = cred.get("subject")
+    if subject:
+        return (str(subject),), None
+    expression = cred.get("claimsMatchingExpression")
+    text = str(expression.get("value") or "") if isinstance(expression, dict) else str(expression or "")
+    if not text:
+        return None, None
+    clauses = _SUBJECT_CLAUSE.findall(text)
+    if len(clauses) != 1:
+        return None, text
+    operator, pattern = clauses[0]
+    if any(c in pattern for c in "?[]") or (operator == "eq" and "*" in pattern):
+        return None, text
+    return (pattern,), text
+
+
+def _schedule_attributes(item: dict[str, Any]) -> dict[str, str]:
+    """A Graph eligibility schedule's ``status``, ``memberType`` and window."""
+    info: dict[str, Any] = item["scheduleInfo"] if isinstance(item.get("scheduleInfo"), dict) else {}
+    expiration: dict[str, Any] = info["expiration"] if isinstance(info.get("expiration"), dict) else {}
+    out = {
+        "status": str(item.get("status") or ""),
+        "memberType": str(item.get("memberType") or ""),
+        "startDateTime": str(info.get("startDateTime") or ""),
+        "expirationType": str(expiration.get("type") or ""),
+        "endDateTime": str(expiration.get("endDateTime") or ""),
+    }
+    return {k: v for k, v in out.items() if v}
 
 
 def _tenant_of(raw: AzureRaw) -> str:
@@ -713,8 +1102,8 @@ def _tenant_of(raw: AzureRaw) -> str:
 
 def _workload_kind(resource_type: str, kind: str) -> WorkloadKind:
     rtype = resource_type.lower()
-    if rtype == "microsoft.compute/virtualmachines":
-        return WorkloadKind.AZURE_VM
+    if rtype in _WORKLOAD_KINDS:
+        return _WORKLOAD_KINDS[rtype]
     if rtype in ("microsoft.web/sites", "microsoft.web/sites/slots"):
         return WorkloadKind.AZURE_FUNCTION if "functionapp" in kind.lower() else WorkloadKind.AZURE_APP_SERVICE
     return WorkloadKind.AZURE_RESOURCE

@@ -17,16 +17,138 @@ from models import CoverageEntry
 #: (``secretText``, ``key``, ``customKeyIdentifier``) is dropped on the way in.
 SP_CREDENTIAL_FIELDS = ("keyId", "displayName", "startDateTime", "endDateTime", "hint", "type", "usage")
 SP_FIELDS = ("id", "appId", "displayName", "servicePrincipalType", "appOwnerOrganizationId", "accountEnabled")
+APP_FIELDS = ("id", "appId", "displayName", "signInAudience", "createdDateTime")
+#: The fields of an app role (``appRoles`` of a service principal) kept: which permission an id names.
+APP_ROLE_FIELDS = ("id", "value", "displayName", "isEnabled", "allowedMemberTypes")
+#: The fields of a directory object (an owner, an expanded ``principal``) kept.
+DIRECTORY_OBJECT_FIELDS = ("@odata.type", "id", "displayName", "userPrincipalName")
+#: The fields of an application's federated identity credential kept.
+APP_FIC_FIELDS = ("id", "name", "issuer", "subject", "audiences", "description", "claimsMatchingExpression")
+#: What ``$expand`` returns at most of a directory-object relationship (owners): a list this long may be cut.
+EXPAND_LIMIT = 20
+#: The fields of a resource kept from any listing (``az resource list``, ``az vmss list``, ``az logic
+#: workflow list``, ``az webapp list``, ...): a Logic App's definition or a site's configuration may hold
+#: secrets and is never kept.
+RESOURCE_FIELDS = (
+    "id",
+    "name",
+    "type",
+    "kind",
+    "location",
+    "identity",
+    "tags",
+    "resourceGroup",
+    "state",
+    "keyVaultReferenceIdentity",
+)
 
 
-def sanitize_service_principal(sp: dict[str, Any]) -> dict[str, Any]:
-    """A service principal as ``az ad sp list`` prints it, reduced to metadata (no secret text)."""
-    out = {k: sp[k] for k in SP_FIELDS if k in sp}
+def _credentials_metadata(obj: dict[str, Any], out: dict[str, Any]) -> None:
+    """The credentials' metadata, for the lists the input has (absent: not read, e.g. ``$select``-ed out)."""
     for key in ("passwordCredentials", "keyCredentials"):
-        creds = sp.get(key) or []
+        if key not in obj:
+            continue
+        creds = obj[key] or []
         if not isinstance(creds, list):
             raise TypeError(f"{key} must be a list")
         out[key] = [{k: c[k] for k in SP_CREDENTIAL_FIELDS if k in c} for c in creds if isinstance(c, dict)]
+
+
+def directory_object(obj: Any) -> dict[str, Any]:
+    """A directory object (``@odata.type``, ``id``, ``displayName``), nothing else."""
+    if not isinstance(obj, dict):
+        raise TypeError("a directory object must be a JSON object")
+    return {k: obj[k] for k in DIRECTORY_OBJECT_FIELDS if k in obj}
+
+
+def _owners(obj: dict[str, Any], out: dict[str, Any]) -> None:
+    """``owners`` as ``$expand=owners`` gives them, when the input has them (absent: not read)."""
+    if "owners" not in obj:
+        return
+    owners = obj["owners"]
+    if not isinstance(owners, list):
+        raise TypeError("owners must be a list")
+    out["owners"] = [directory_object(o) for o in owners]
+
+
+def sanitize_service_principal(sp: dict[str, Any]) -> dict[str, Any]:
+    """A service principal as ``az ad sp list`` prints it, reduced to metadata (no secret text): its
+    credentials' metadata, its app roles (what each app-role id means) and, when expanded, its owners."""
+    out = {k: sp[k] for k in SP_FIELDS if k in sp}
+    _credentials_metadata(sp, out)
+    roles = sp.get("appRoles")
+    if roles is not None:
+        if not isinstance(roles, list):
+            raise TypeError("appRoles must be a list")
+        out["appRoles"] = [{k: r[k] for k in APP_ROLE_FIELDS if k in r} for r in roles if isinstance(r, dict)]
+    _owners(sp, out)
+    return out
+
+
+def sanitize_application(app: dict[str, Any]) -> dict[str, Any]:
+    """An application (app registration) as ``az ad app list`` prints it, reduced to its ids, name,
+    audience, credentials' metadata and, when expanded, owners."""
+    out = {k: app[k] for k in APP_FIELDS if k in app}
+    _credentials_metadata(app, out)
+    _owners(app, out)
+    return out
+
+
+def sanitize_app_federated_credential(cred: dict[str, Any]) -> dict[str, Any]:
+    return {k: cred[k] for k in APP_FIC_FIELDS if k in cred}
+
+
+DIRECTORY_ROLE_DEFINITION_FIELDS = (
+    "id",
+    "displayName",
+    "description",
+    "templateId",
+    "isBuiltIn",
+    "isEnabled",
+    "rolePermissions",
+    "resourceScopes",
+    "version",
+)
+DIRECTORY_ROLE_ASSIGNMENT_FIELDS = ("id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId")
+DIRECTORY_ROLE_ELIGIBILITY_FIELDS = (
+    *DIRECTORY_ROLE_ASSIGNMENT_FIELDS,
+    "memberType",
+    "status",
+    "scheduleInfo",
+    "createdDateTime",
+    "modifiedDateTime",
+    "createdUsing",
+)
+APP_ROLE_ASSIGNMENT_FIELDS = (
+    "id",
+    "appRoleId",
+    "principalId",
+    "principalType",
+    "principalDisplayName",
+    "resourceId",
+    "resourceDisplayName",
+    "createdDateTime",
+    "deletedDateTime",
+)
+
+
+def sanitize_graph_object(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """A Graph object reduced to ``fields``; an expanded ``principal`` to a directory object."""
+    out = {k: item[k] for k in fields if k in item}
+    if isinstance(item.get("principal"), dict):
+        out["principal"] = directory_object(item["principal"])
+    return out
+
+
+def reduce_resource(resource: dict[str, Any]) -> dict[str, Any]:
+    """A listed resource, reduced to :data:`RESOURCE_FIELDS` (``keyVaultReferenceIdentity`` from the top
+    level, where ``az`` flattens it, or from ``properties``)."""
+    out = {k: resource[k] for k in RESOURCE_FIELDS if k in resource}
+    props = resource.get("properties")
+    if isinstance(props, dict):
+        for key in ("keyVaultReferenceIdentity", "state"):
+            if key in props and key not in out:
+                out[key] = props[key]
     return out
 
 
@@ -66,6 +188,21 @@ class AzureRaw:
       identity ARM id (as given), the ``az identity federated-credential list`` entries.
     - ``service_principals``: ``az ad sp list`` entries, sanitized.
     - ``resources``: ``az resource list`` entries (only those with an identity matter).
+    - ``applications``: ``az ad app list`` entries, sanitized (with ``owners`` when read with
+      ``$expand=owners``); ``application_federated_credentials``: per application object id
+      (lower-case), its federated identity credentials (Graph shape).
+    - ``owners``: per application or service principal object id (lower-case), its owners read in full
+      by a dedicated read (``/owners``); overrides an expanded ``owners`` list, which may be cut at
+      :data:`EXPAND_LIMIT`.
+    - ``directory_role_definitions`` / ``directory_role_assignments`` / ``directory_role_eligibilities``:
+      Microsoft Graph ``unifiedRoleDefinition`` / ``unifiedRoleAssignment`` /
+      ``unifiedRoleEligibilitySchedule`` objects (an expanded ``principal`` reduced to a directory object).
+    - ``app_role_assignments``: Graph ``appRoleAssignment`` objects (who holds which app role of which
+      resource service principal).
+    - ``eligible_assignments``: Azure RBAC PIM ``roleEligibilitySchedules``, flattened like ``az role
+      assignment list`` entries.
+    - ``app_settings``: per web or function app ARM id (as given), the NAMES of its app settings (values
+      are never kept).
     - ``group_members``: per Entra group object id (lower-case), its transitive members as Microsoft
       Graph returns them (``{"@odata.type": "#microsoft.graph.user", "id", "displayName"}``); only
       groups whose members were read (live scans; the Azure CLI has no export that names the group).
@@ -88,5 +225,14 @@ class AzureRaw:
     resources: list[dict[str, Any]] = field(default_factory=list)
     provider_operations: list[dict[str, Any]] = field(default_factory=list)
     group_members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    applications: list[dict[str, Any]] = field(default_factory=list)
+    application_federated_credentials: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    owners: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    directory_role_definitions: list[dict[str, Any]] = field(default_factory=list)
+    directory_role_assignments: list[dict[str, Any]] = field(default_factory=list)
+    directory_role_eligibilities: list[dict[str, Any]] = field(default_factory=list)
+    app_role_assignments: list[dict[str, Any]] = field(default_factory=list)
+    eligible_assignments: list[dict[str, Any]] = field(default_factory=list)
+    app_settings: dict[str, list[str]] = field(default_factory=dict)
     coverage: list[CoverageEntry] = field(default_factory=list)
     source: str = "file"

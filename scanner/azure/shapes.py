@@ -43,6 +43,17 @@ def role_assignment(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def role_eligibility(obj: dict[str, Any]) -> dict[str, Any]:
+    """A PIM ``roleEligibilitySchedules`` object flattened like an ``az role assignment list`` entry
+    (``properties`` on top, ``expandedProperties`` dropped), so that it reads as the assignment its
+    activation would create; ``status``, ``memberType``, ``startDateTime`` / ``endDateTime`` kept."""
+    out = _flat(obj)
+    out.pop("expandedProperties", None)
+    out.setdefault("condition", None)
+    out.setdefault("conditionVersion", None)
+    return out
+
+
 def role_definition(obj: dict[str, Any]) -> dict[str, Any]:
     """As ``az role definition list`` prints it: ``properties.type`` becomes ``roleType``."""
     props = dict(obj.get("properties") or {})
@@ -75,6 +86,16 @@ def resource(obj: dict[str, Any]) -> dict[str, Any]:
     """As ``az resource list`` prints it (``identity`` is ``null`` when the resource has none)."""
     out = {k: obj.get(k) for k in ("id", "name", "type", "kind", "location", "identity", "tags")}
     out["resourceGroup"] = _resource_group(str(obj.get("id", "")))
+    return out
+
+
+def site(obj: dict[str, Any]) -> dict[str, Any]:
+    """A ``Microsoft.Web/sites`` object as ``az webapp list`` prints what iamdrift keeps of it: the
+    resource fields and ``keyVaultReferenceIdentity`` (``properties`` flattened; nothing else)."""
+    out = resource(obj)
+    props = obj.get("properties") or {}
+    if isinstance(props, dict) and props.get("keyVaultReferenceIdentity"):
+        out["keyVaultReferenceIdentity"] = props["keyVaultReferenceIdentity"]
     return out
 
 

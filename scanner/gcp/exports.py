@@ -32,7 +32,14 @@ What ``iamdrift scan --from`` reads for Google Cloud (one file per command invoc
     objects) or the Cloud Run Admin API v2 ``services.list`` JSON.
 11. ``gcloud functions list --project=P --format=json`` (v2 JSON, listing 1st and 2nd gen functions;
     older gcloud versions print the v1 JSON of 1st gen functions: both are read).
-12. Group memberships, per group: ``gcloud identity groups describe EMAIL --format=json`` (ties the
+12. ``gcloud builds get-default-service-account --project=P --format=json`` (one object: the
+    service account builds run as when they name none, ``projects/P/serviceAccounts/EMAIL``; the legacy
+    Cloud Build account ``NUMBER@cloudbuild.gserviceaccount.com`` or the Compute Engine default one).
+13. ``gcloud scheduler jobs list --location=L --project=P --format=json`` (HTTP targets carry the
+    ``oidcToken`` / ``oauthToken`` service account the job's requests are signed as).
+14. ``gcloud composer environments list --locations=L --project=P --format=json``.
+15. ``gcloud container clusters list --project=P --format=json`` (each cluster with its ``nodePools``).
+16. Group memberships, per group: ``gcloud identity groups describe EMAIL --format=json`` (ties the
     group's ``groups/<id>`` name to its email) and ``gcloud identity groups memberships list
     --group-email=EMAIL --format=json`` (its direct members with their types). A group with both
     files has known members (nested groups too, when theirs are read); other groups' members stay
@@ -71,6 +78,7 @@ GCP_MARKERS = (
     "serving.knative.dev",
 )
 SECRET_FIELDS = ("privateKeyData",)
+SCHEDULER_TARGETS = ("httpTarget", "pubsubTarget", "appEngineHttpTarget")
 
 KINDS = (
     "cai",
@@ -87,6 +95,10 @@ KINDS = (
     "instances",
     "run_services",
     "functions",
+    "build_accounts",
+    "scheduler_jobs",
+    "composer_environments",
+    "clusters",
     "groups",
     "memberships",
 )
@@ -99,6 +111,10 @@ SERVICES = {
     "instances": "compute",
     "run_services": "run",
     "functions": "cloudfunctions",
+    "build_accounts": "cloudbuild",
+    "scheduler_jobs": "cloudscheduler",
+    "composer_environments": "composer",
+    "clusters": "container",
     "groups": "cloudidentity",
     "memberships": "cloudidentity",
 }
@@ -137,7 +153,8 @@ def detect(path: Path, text: str) -> Detected | None:
         return None
     if isinstance(data, dict):
         kind = _kind_of(data)
-        return _checked(path, kind, [data]) if kind in ("cai", "roles", "deny_policies", "groups") else None
+        single = ("cai", "roles", "deny_policies", "groups", "build_accounts")
+        return _checked(path, kind, [data]) if kind in single else None
     if isinstance(data, list) and data and isinstance(data[0], dict):
         kind = _kind_of(data[0])
         return _checked(path, kind, data) if kind else None
@@ -199,6 +216,14 @@ def _kind_of(item: dict[str, Any]) -> str | None:
         return "run_services"
     if shapes.FUNCTION_NAME.match(name):
         return "functions"
+    if shapes.BUILD_ACCOUNT_NAME.match(name) and "serviceAccountEmail" in item:
+        return "build_accounts"
+    if shapes.SCHEDULER_JOB_NAME.match(name) and any(k in item for k in (*SCHEDULER_TARGETS, "schedule")):
+        return "scheduler_jobs"  # (Cloud Run jobs share the name form, not these fields)
+    if shapes.COMPOSER_NAME.match(name) and isinstance(item.get("config"), dict):
+        return "composer_environments"
+    if shapes.CLUSTER_URL.match(str(item.get("selfLink") or "")):
+        return "clusters"
     if shapes.GROUP_NAME.match(name) and isinstance(item.get("groupKey"), dict):
         return "groups"
     if shapes.MEMBERSHIP_NAME.match(name) and "preferredMemberKey" in item:
@@ -212,7 +237,8 @@ def _checked(path: Path, kind: str | None, items: list[Any]) -> Detected | None:
     checker = CHECKS[kind]
     kept = []
     for i, item in enumerate(items):
-        where = f"item {i}" if len(items) > 1 or kind not in ("cai", "roles", "deny_policies") else "the object"
+        single = ("cai", "roles", "deny_policies", "build_accounts")
+        where = f"item {i}" if len(items) > 1 or kind not in single else "the object"
         if not isinstance(item, dict):
             raise BadInputError(f"{path}: {where} is not a JSON object")
         try:
@@ -338,6 +364,43 @@ def _check_function(item: JsonObject, where: str) -> None:
         raise shapes.ShapeError(f"{where}.serviceConfig must be a JSON object")
 
 
+def _check_build_account(item: JsonObject, where: str) -> None:
+    email = item.get("serviceAccountEmail")
+    if not isinstance(email, str):
+        raise shapes.ShapeError(f"{where}.serviceAccountEmail is missing or not a string")
+    if email and not shapes.BUILD_ACCOUNT_EMAIL.match(email):
+        raise shapes.ShapeError(f"{where}.serviceAccountEmail {email!r} is not projects/<p>/serviceAccounts/<email>")
+
+
+def _check_scheduler_job(item: JsonObject, where: str) -> None:
+    target = item.get("httpTarget")
+    if target is None:
+        return
+    if not isinstance(target, dict):
+        raise shapes.ShapeError(f"{where}.httpTarget must be a JSON object")
+    for token in ("oidcToken", "oauthToken"):
+        if token in target:
+            shapes.need_text(target[token], "serviceAccountEmail", f"{where}.httpTarget.{token}")
+
+
+def _check_composer(item: JsonObject, where: str) -> None:
+    node = item["config"].get("nodeConfig")
+    if node is not None and not isinstance(node, dict):
+        raise shapes.ShapeError(f"{where}.config.nodeConfig must be a JSON object")
+
+
+def _check_cluster(item: JsonObject, where: str) -> None:
+    shapes.need_text(item, "name", where)
+    for j, pool in enumerate(shapes.need_list(item, "nodePools", where, optional=True)):
+        shapes.need_text(pool, "name", f"{where}.nodePools[{j}]")
+        config = pool.get("config")
+        if config is not None and not isinstance(config, dict):
+            raise shapes.ShapeError(f"{where}.nodePools[{j}].config must be a JSON object")
+        scopes = (config or {}).get("oauthScopes")
+        if scopes is not None and not (isinstance(scopes, list) and all(isinstance(x, str) for x in scopes)):
+            raise shapes.ShapeError(f"{where}.nodePools[{j}].config.oauthScopes must be a list of strings")
+
+
 def _check_group(item: JsonObject, where: str) -> None:
     shapes.need_text(item.get("groupKey"), "id", f"{where}.groupKey")
 
@@ -361,6 +424,10 @@ CHECKS = {
     "instances": _check_instance,
     "run_services": _check_run_service,
     "functions": _check_function,
+    "build_accounts": _check_build_account,
+    "scheduler_jobs": _check_scheduler_job,
+    "composer_environments": _check_composer,
+    "clusters": _check_cluster,
     "groups": _check_group,
     "memberships": _check_membership,
 }
@@ -382,6 +449,10 @@ def _command(kind: str) -> str:
         "instances": "`gcloud compute instances list`",
         "run_services": "`gcloud run services list`",
         "functions": "`gcloud functions list`",
+        "build_accounts": "`gcloud builds get-default-service-account`",
+        "scheduler_jobs": "`gcloud scheduler jobs list`",
+        "composer_environments": "`gcloud composer environments list`",
+        "clusters": "`gcloud container clusters list`",
         "groups": "`gcloud identity groups describe`",
         "memberships": "`gcloud identity groups memberships list`",
     }[kind]
@@ -455,6 +526,10 @@ class _Assembler:
                     "instances": (raw.instances, "selfLink"),
                     "run_services": (raw.run_services, "name"),
                     "functions": (raw.functions, "name"),
+                    "build_accounts": (raw.build_accounts, "name"),
+                    "scheduler_jobs": (raw.scheduler_jobs, "name"),
+                    "composer_environments": (raw.composer_environments, "name"),
+                    "clusters": (raw.clusters, "selfLink"),
                     "groups": (raw.groups, "name"),
                 }[item.kind]
                 for obj in item.items:
@@ -580,6 +655,10 @@ FILE_COVERS: dict[str, tuple[Covers, ...]] = {
     "instances": (Covers.WORKLOADS,),
     "run_services": (Covers.WORKLOADS,),
     "functions": (Covers.WORKLOADS,),
+    "build_accounts": (Covers.WORKLOADS,),
+    "scheduler_jobs": (Covers.WORKLOADS,),
+    "composer_environments": (Covers.WORKLOADS,),
+    "clusters": (Covers.WORKLOADS,),
     "groups": (Covers.GROUP_MEMBERS,),
     "memberships": (Covers.GROUP_MEMBERS,),
 }

@@ -9,9 +9,14 @@ Only read calls are made: ``get*``, ``list*``, ``search*`` and ``getIamPolicy``.
 a coverage gap (denied / not enabled / throttled / error) and the scan goes on; unusable credentials
 stop it with :class:`ScanError`.
 
-Workload identity pools and providers (IAM v1), Compute Engine instances, Cloud Run services and
-Cloud Functions are read over REST with an authorized session (``GcpClients.rest``); without one
-they are recorded as gaps. GKE workload identity bindings are the service accounts' own IAM policies
+Workload identity pools and providers (IAM v1), Compute Engine instances, Cloud Run services,
+Cloud Functions, Cloud Build's default service account, GKE clusters (with their node pools), Cloud
+Scheduler jobs and Cloud Composer environments are read over REST with an authorized session
+(``GcpClients.rest``); without one they are recorded as gaps. Scheduler jobs are listed per
+location, in each location Scheduler's ``locations.list`` names (a failed locations list is a gap
+of ``jobs.list``); Composer has no locations list, so the locations holding environments come from
+Cloud Asset ``searchAllResources`` over the scanned scopes, and a failed search is a gap of
+``environments.list`` in each of them. GKE workload identity bindings are the service accounts' own IAM policies
 (read above). Group memberships come from Cloud Identity (``groups.lookup`` and
 ``groups.memberships.list``, also over REST) for every group the policies name, nested groups
 included; reading them needs Cloud Identity / Workspace admin rights, and a group that cannot be
@@ -20,6 +25,7 @@ read is a gap (its members stay unknown).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -44,12 +50,19 @@ from scanner.gcp.shapes import covers_of
 Progress = Callable[[str], None]
 POLICY_VERSION = 3
 CRM = "cloudresourcemanager.googleapis.com"
+COMPOSER_ASSET = re.compile(
+    r"^//composer\.googleapis\.com/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/environments/[^/]+$"
+)
 #: Reads that need ``GcpClients.rest``; without it each scan records them as gaps.
 NOT_COLLECTED = (
     ("iam", "workloadIdentityPools.list", "no REST session to read workload identity pools and providers"),
     ("compute", "instances.list", "no REST session to read Compute Engine instances"),
     ("run", "services.list", "no REST session to read Cloud Run services"),
     ("cloudfunctions", "functions.list", "no REST session to read Cloud Functions"),
+    ("cloudbuild", "defaultServiceAccount.get", "no REST session to read Cloud Build's default service account"),
+    ("container", "clusters.list", "no REST session to read GKE clusters and node pools"),
+    ("cloudscheduler", "jobs.list", "no REST session to read Cloud Scheduler jobs"),
+    ("composer", "environments.list", "no REST session to read Cloud Composer environments"),
     ("cloudidentity", "groups.memberships.list", "no REST session to read group memberships"),
     ("cloudasset", "searchAllIamPolicies", "no REST session to search resource-level IAM policies"),
 )
@@ -163,7 +176,9 @@ class _Collector:
         for project_id in project_ids or found:
             self.project(project_id, known=project_id in found)
         if self.clients.rest is not None:
-            self.asset_policies(self.clients.rest, [top] if organization else [f"projects/{p}" for p in project_ids])
+            scopes = [top] if organization else [f"projects/{p}" for p in project_ids]
+            self.asset_policies(self.clients.rest, scopes)
+            self.composer_environments(self.clients.rest, scopes)
         self.undefined_roles()
         if self.clients.rest is not None:
             self.group_memberships(self.clients.rest)
@@ -400,6 +415,80 @@ class _Collector:
             scope, "cloudfunctions", "functions.list", partial(rest.functions, project_id), count=len
         )
         self.raw.functions.extend(functions or [])
+        clusters = self.rec.call(scope, "container", "clusters.list", partial(rest.clusters, project_id), count=len)
+        self.raw.clusters.extend(clusters or [])
+        build = self.rec.call(
+            scope, "cloudbuild", "defaultServiceAccount.get", partial(rest.build_default_account, project_id)
+        )
+        if build is not None:
+            self.raw.build_accounts.append(build)
+        self.scheduler_jobs(scope, project_id, rest)
+
+    def scheduler_jobs(self, scope: str, project_id: str, rest: RestReader) -> None:
+        """Cloud Scheduler jobs in every location Scheduler names for the project."""
+        locations = self.rec.call(
+            scope,
+            "cloudscheduler",
+            "locations.list",
+            partial(rest.scheduler_locations, project_id),
+            target=f"{scope} (the locations whose jobs are to be listed)",
+            count=len,
+            fail_as="jobs.list",
+        )
+        for location in locations or []:
+            jobs = self.rec.call(
+                scope, "cloudscheduler", "jobs.list", partial(rest.scheduler_jobs, location), target=location, count=len
+            )
+            self.raw.scheduler_jobs.extend(jobs or [])
+
+    def composer_environments(self, rest: RestReader, scopes: list[str]) -> None:
+        """Cloud Composer environments: Cloud Asset finds the (project, location) pairs that hold
+        one, then ``environments.list`` reads each pair. A failed search leaves a gap of
+        ``environments.list`` on the scope searched (the environments there are unknown)."""
+        numbers = {str(p.get("projectNumber")): str(p["projectId"]) for p in self.raw.projects}
+        for scope in scopes:
+            self.say(f"{scope}: Cloud Composer environments")
+            found = self.rec.call(
+                scope,
+                "cloudasset",
+                "searchAllResources",
+                partial(rest.composer_locations, scope),
+                target=f"{scope} (Composer environments)",
+                count=len,
+            )
+            if found is None:
+                self.raw.coverage.append(
+                    CoverageEntry(
+                        scope_id=scope,
+                        source="api",
+                        service="composer",
+                        operation="environments.list",
+                        status=CoverageStatus.ERROR,
+                        detail="not read: the Cloud Asset search that finds the locations of Composer "
+                        "environments failed (see cloudasset searchAllResources)",
+                        cloud=Cloud.GCP,
+                        covers=covers_of("composer", "environments.list"),
+                    )
+                )
+                continue
+            places: dict[str, str] = {}
+            for result in found:
+                match = COMPOSER_ASSET.match(str(result.get("name") or ""))
+                if match:
+                    project = numbers.get(match["project"], match["project"])
+                    places.setdefault(f"projects/{project}/locations/{match['location']}", project)
+            for location, project in sorted(places.items()):
+                environments = self.rec.call(
+                    f"projects/{project}",
+                    "composer",
+                    "environments.list",
+                    partial(rest.composer_environments, location),
+                    target=location,
+                    count=len,
+                )
+                for environment in environments or []:
+                    if not any(e.get("name") == environment.get("name") for e in self.raw.composer_environments):
+                        self.raw.composer_environments.append(environment)
 
     def service_account(self, scope: str, account: JsonObject) -> None:
         email = account["email"]

@@ -29,7 +29,21 @@ Ids (the contract with the simulator):
   running as its service account, or when it names none as the project's default one (2nd gen
   functions and Cloud Run: ``<number>-compute@developer.gserviceaccount.com``; 1st gen functions:
   ``<projectId>@appspot.gserviceaccount.com``; attribute ``defaultServiceAccount``; a default that
-  needs a project number the inputs lack is a gap). GKE workload identity: each Kubernetes service
+  needs a project number the inputs lack is a gap). Cloud Build: the runs of a project's builds that
+  name no service account, ``//cloudbuild.googleapis.com/projects/<p>/locations/<l>/builds``, running
+  as its default build account (``gcloud builds get-default-service-account``; attribute
+  ``legacyServiceAccount`` for ``<number>@cloudbuild.gserviceaccount.com``; an empty answer means
+  builds run as no default account: no workload). Cloud Scheduler jobs,
+  ``//cloudscheduler.googleapis.com/projects/<p>/locations/<l>/jobs/<j>``, whose HTTP target sends
+  an OIDC (ID) token or an OAuth access token of a service account (attribute ``tokenType``
+  ``oidc`` / ``oauth``, with ``oidcAudience`` or ``oauthScopes``); jobs that send no token run as
+  no one and are no workloads. Cloud Composer environments,
+  ``//composer.googleapis.com/projects/<p>/locations/<l>/environments/<e>``, running as
+  ``config.nodeConfig.serviceAccount`` (the project's default compute account when unset). GKE
+  node pools, ``//container.googleapis.com/projects/<p>/locations/<l>/clusters/<c>/nodePools/<np>``,
+  running as ``config.serviceAccount`` (``default`` or unset: the default compute account; a pool
+  without ``config`` takes the cluster's ``nodeConfig``), with ``oauthScopes`` as a VM keeps them
+  (space-separated; absent when the input names none). GKE workload identity: each Kubernetes service
   account that a service account's own policy lets act as it (``roles/iam.workloadIdentityUser`` to
   ``serviceAccount:<p>.svc.id.goog[<ns>/<ksa>]``) is a workload with that member string as its id,
   running as every service account that grants it so.
@@ -83,6 +97,8 @@ SIMPLE_MEMBERS = {
 }
 #: Bucket ACL-style members: the owners / editors / viewers of a project, as a group.
 CONVENIENCE_MEMBERS = ("projectOwner", "projectEditor", "projectViewer")
+#: The scope of a Cloud Scheduler OAuth token that names none (documented default).
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
 def normalize_gcp(raw: GcpRaw) -> Normalized:
@@ -133,6 +149,10 @@ class _Builder:
         self._instances()
         self._run_services()
         self._functions()
+        self._cloud_build()
+        self._scheduler_jobs()
+        self._composer_environments()
+        self._node_pools()
         self._gke_service_accounts()
         self._group_memberships()
         self._finish()
@@ -684,6 +704,130 @@ class _Builder:
             }
             self._workload(ident, WorkloadKind.CLOUD_FUNCTION, match["name"], project, location, principal, attrs)
 
+    def _cloud_build(self) -> None:
+        """The default service account of each project's builds (``getDefaultServiceAccount``)."""
+        for i, setting in enumerate(self.raw.build_accounts):
+            where = f"buildDefaultServiceAccounts[{i}]"
+            full = shapes.need_text(setting, "name", where)
+            match = shapes.BUILD_ACCOUNT_NAME.match(full)
+            if not match:
+                raise shapes.ShapeError(
+                    f"{where}.name {full!r} is not projects/<p>/locations/<l>/defaultServiceAccount"
+                )
+            value = setting.get("serviceAccountEmail")
+            if not isinstance(value, str):
+                raise shapes.ShapeError(f"{where}.serviceAccountEmail is missing or not a string")
+            if not value:
+                continue  # no default: each build must name its account (actAs), nothing runs as one by default
+            email = shapes.BUILD_ACCOUNT_EMAIL.match(value)
+            if not email:
+                raise shapes.ShapeError(f"{where}.serviceAccountEmail {value!r} is not an email or a SA name")
+            project = self.scope_id(f"projects/{match['project']}").partition("/")[2]
+            location = match["location"]
+            ident = f"//cloudbuild.googleapis.com/projects/{project}/locations/{location}/builds"
+            legacy = bool(shapes.LEGACY_BUILD_ACCOUNT.match(email["email"]))
+            attrs = {"legacyServiceAccount": "true" if legacy else ""}
+            principal = f"serviceAccount:{email['email']}"
+            name = f"{project}/{location}"
+            self._workload(ident, WorkloadKind.CLOUD_BUILD, name, project, location, principal, attrs)
+
+    def _scheduler_jobs(self) -> None:
+        """Cloud Scheduler jobs whose HTTP target authenticates as a service account."""
+        for i, job in enumerate(self.raw.scheduler_jobs):
+            where = f"schedulerJobs[{i}]"
+            full = shapes.need_text(job, "name", where)
+            match = shapes.SCHEDULER_JOB_NAME.match(full)
+            if not match:
+                raise shapes.ShapeError(f"{where}.name {full!r} is not projects/<p>/locations/<l>/jobs/<j>")
+            target = job.get("httpTarget") or {}
+            if not isinstance(target, dict):
+                raise shapes.ShapeError(f"{where}.httpTarget must be a JSON object")
+            attrs: JsonObject = {
+                "targetUri": target.get("uri"),
+                "httpMethod": target.get("httpMethod"),
+                "schedule": job.get("schedule"),
+                "state": job.get("state"),
+            }
+            if isinstance(target.get("oidcToken"), dict):
+                token = target["oidcToken"]
+                # the documented default audience is the target's URI
+                attrs.update(tokenType="oidc", oidcAudience=token.get("audience") or target.get("uri"))
+            elif isinstance(target.get("oauthToken"), dict):
+                token = target["oauthToken"]
+                attrs.update(tokenType="oauth", oauthScopes=token.get("scope") or CLOUD_PLATFORM_SCOPE)
+            else:
+                continue  # Pub/Sub and App Engine targets, and HTTP targets without a token: no identity
+            email = shapes.need_text(token, "serviceAccountEmail", f"{where}.httpTarget.{attrs['tokenType']}Token")
+            project = self.scope_id(f"projects/{match['project']}").partition("/")[2]
+            location = match["location"]
+            ident = f"//cloudscheduler.googleapis.com/projects/{project}/locations/{location}/jobs/{match['name']}"
+            principal = f"serviceAccount:{email}"
+            self._workload(ident, WorkloadKind.CLOUD_SCHEDULER_JOB, match["name"], project, location, principal, attrs)
+
+    def _composer_environments(self) -> None:
+        for i, environment in enumerate(self.raw.composer_environments):
+            where = f"composerEnvironments[{i}]"
+            full = shapes.need_text(environment, "name", where)
+            match = shapes.COMPOSER_NAME.match(full)
+            if not match:
+                raise shapes.ShapeError(f"{where}.name {full!r} is not projects/<p>/locations/<l>/environments/<e>")
+            config = environment.get("config") or {}
+            node = config.get("nodeConfig") or {}
+            if not isinstance(config, dict) or not isinstance(node, dict):
+                raise shapes.ShapeError(f"{where}.config.nodeConfig must be a JSON object")
+            project = self.scope_id(f"projects/{match['project']}").partition("/")[2]
+            location = match["location"]
+            ident = f"//composer.googleapis.com/projects/{project}/locations/{location}/environments/{match['name']}"
+            email = node.get("serviceAccount")
+            principal = f"serviceAccount:{email}" if email else self.default_account(project, "compute", ident)
+            if principal is None:
+                continue
+            attrs = {
+                "state": environment.get("state"),
+                "imageVersion": (config.get("softwareConfig") or {}).get("imageVersion"),
+                "gkeCluster": config.get("gkeCluster"),
+                "oauthScopes": " ".join(sorted(_strings(node.get("oauthScopes"), f"{where}.config.nodeConfig"))),
+                "defaultServiceAccount": "" if email else "true",
+            }
+            self._workload(ident, WorkloadKind.COMPOSER_ENVIRONMENT, match["name"], project, location, principal, attrs)
+
+    def _node_pools(self) -> None:
+        """GKE node pools: each node runs as its pool's service account, with its pool's access scopes."""
+        for i, cluster in enumerate(self.raw.clusters):
+            where = f"clusters[{i}]"
+            link = shapes.need_text(cluster, "selfLink", where)
+            match = shapes.CLUSTER_URL.match(link)
+            if not match:
+                raise shapes.ShapeError(f"{where}.selfLink {link!r} is not .../projects/<p>/locations/<l>/clusters/<c>")
+            project = self.scope_id(f"projects/{match['project']}").partition("/")[2]
+            location = str(cluster.get("location") or match["location"])
+            base = f"//container.googleapis.com/projects/{project}/locations/{location}/clusters/{match['name']}"
+            fallback = cluster.get("nodeConfig") or {}
+            workload_pool = ((cluster.get("workloadIdentityConfig") or {}).get("workloadPool")) or ""
+            for j, pool in enumerate(cluster.get("nodePools") or []):
+                at = f"{where}.nodePools[{j}]"
+                pool_name = shapes.need_text(pool, "name", at)
+                config = pool.get("config") or fallback
+                if not isinstance(config, dict):
+                    raise shapes.ShapeError(f"{at}.config must be a JSON object")
+                ident = f"{base}/nodePools/{pool_name}"
+                account = config.get("serviceAccount")
+                default = not account or account == "default"
+                principal = self.default_account(project, "compute", ident) if default else f"serviceAccount:{account}"
+                if principal is None:
+                    continue
+                attrs = {
+                    "cluster": match["name"],
+                    "nodePool": pool_name,
+                    "status": pool.get("status"),
+                    "oauthScopes": " ".join(sorted(_strings(config.get("oauthScopes"), f"{at}.config"))),
+                    "defaultServiceAccount": "true" if default else "",
+                    "workloadMetadataMode": (config.get("workloadMetadataConfig") or {}).get("mode"),
+                    "workloadPool": workload_pool,
+                }
+                name = f"{match['name']}/{pool_name}"
+                self._workload(ident, WorkloadKind.GKE_NODE_POOL, name, project, location, principal, attrs)
+
     def _gke_service_accounts(self) -> None:
         """Kubernetes service accounts allowed to act as a service account (workload identity)."""
         runs_as: dict[str, list[str]] = {}
@@ -835,6 +979,15 @@ class _Builder:
             self.out.principals.append(principal)
         self.out.coverage.extend(self.raw.coverage)
         self.out.coverage.extend(self.gaps)
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    """A list of strings (``oauthScopes``); absent is empty."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise shapes.ShapeError(f"{where}.oauthScopes must be a list of strings")
+    return value
 
 
 def _with_attributes(principal: Principal, extra: dict[str, str]) -> Principal:

@@ -43,6 +43,15 @@ class GcpRaw:
       ``run_services``: Cloud Run services (Admin API v2 JSON, or the Knative ``serving.knative.dev/v1``
       objects ``gcloud run services list`` prints); ``functions``: Cloud Functions (v2 JSON, 1st gen
       functions included, or v1 JSON).
+    - ``build_accounts``: Cloud Build default service account settings (``gcloud builds
+      get-default-service-account``: ``name`` ``projects/<p>/locations/<l>/defaultServiceAccount``,
+      ``serviceAccountEmail`` ``projects/<p>/serviceAccounts/<email>``, empty when builds run as none).
+    - ``scheduler_jobs``: Cloud Scheduler jobs (``gcloud scheduler jobs list``: ``name``
+      ``projects/<p>/locations/<l>/jobs/<j>``, ``httpTarget.oidcToken`` / ``httpTarget.oauthToken``).
+    - ``composer_environments``: Cloud Composer environments (``gcloud composer environments list``:
+      ``name`` ``projects/<p>/locations/<l>/environments/<e>``, ``config.nodeConfig.serviceAccount``).
+    - ``clusters``: GKE clusters (``gcloud container clusters list``: ``selfLink``, ``location``,
+      ``nodePools[].config.serviceAccount`` and ``oauthScopes``).
     - ``groups``: Cloud Identity groups (``gcloud identity groups describe`` objects: ``name``
       ``groups/<id>``, ``groupKey.id`` the email); ``memberships``: each group's direct memberships
       (``gcloud identity groups memberships list``), by group ``name``.
@@ -70,6 +79,10 @@ class GcpRaw:
     instances: list[JsonObject] = field(default_factory=list)
     run_services: list[JsonObject] = field(default_factory=list)
     functions: list[JsonObject] = field(default_factory=list)
+    build_accounts: list[JsonObject] = field(default_factory=list)
+    scheduler_jobs: list[JsonObject] = field(default_factory=list)
+    composer_environments: list[JsonObject] = field(default_factory=list)
+    clusters: list[JsonObject] = field(default_factory=list)
     groups: list[JsonObject] = field(default_factory=list)
     memberships: dict[str, list[JsonObject]] = field(default_factory=dict)
     coverage: list[CoverageEntry] = field(default_factory=list)

@@ -1,7 +1,8 @@
 """Reads of Google Cloud REST APIs that have no client library here: workload identity pools and
 providers (IAM v1), Compute Engine instances, Cloud Run services (Admin API v2) and Cloud Functions
-(v2, which lists 1st and 2nd gen functions), Cloud Identity group memberships and Cloud Asset IAM
-policy search, through an authorized ``requests`` session.
+(v2, which lists 1st and 2nd gen functions), Cloud Build's default service account, Cloud Scheduler
+jobs, Cloud Composer environments, GKE clusters, Cloud Identity group memberships and Cloud Asset
+IAM policy and resource search, through an authorized ``requests`` session.
 
 Answers are the REST JSON itself (the shapes gcloud prints). Error answers become the same
 ``google.api_core`` exceptions the client libraries raise, so the recorder classifies them alike.
@@ -24,12 +25,16 @@ RUN_ENDPOINT = "https://run.googleapis.com"
 FUNCTIONS_ENDPOINT = "https://cloudfunctions.googleapis.com"
 IDENTITY_ENDPOINT = "https://cloudidentity.googleapis.com"
 ASSET_ENDPOINT = "https://cloudasset.googleapis.com"
+BUILD_ENDPOINT = "https://cloudbuild.googleapis.com"
+SCHEDULER_ENDPOINT = "https://cloudscheduler.googleapis.com"
+COMPOSER_ENDPOINT = "https://composer.googleapis.com"
+CONTAINER_ENDPOINT = "https://container.googleapis.com"
+COMPOSER_ASSET_TYPE = "composer.googleapis.com/Environment"
 
 
 @dataclass
 class RestReader:
-    """GETs against the IAM v1, Compute v1, Cloud Run v2 and Cloud Functions v2 REST endpoints with
-    ``session`` (an ``AuthorizedSession``)."""
+    """GETs against the REST endpoints above with ``session`` (an ``AuthorizedSession``)."""
 
     session: requests.Session
     iam_endpoint: str = IAM_ENDPOINT
@@ -38,6 +43,10 @@ class RestReader:
     functions_endpoint: str = FUNCTIONS_ENDPOINT
     identity_endpoint: str = IDENTITY_ENDPOINT
     asset_endpoint: str = ASSET_ENDPOINT
+    build_endpoint: str = BUILD_ENDPOINT
+    scheduler_endpoint: str = SCHEDULER_ENDPOINT
+    composer_endpoint: str = COMPOSER_ENDPOINT
+    container_endpoint: str = CONTAINER_ENDPOINT
     timeout: float = 60.0
 
     def iam_policies(self, scope: str) -> list[JsonObject]:
@@ -80,6 +89,48 @@ class RestReader:
             if page.get("unreachable"):
                 raise api.ServiceUnavailable(f"{url}: unreachable locations {page['unreachable']}")  # type: ignore[no-untyped-call]
         return out
+
+    def build_default_account(self, project: str) -> JsonObject:
+        """Cloud Build ``projects.locations.getDefaultServiceAccount`` (location ``global``, as gcloud
+        asks by default): ``{"name", "serviceAccountEmail"}``."""
+        url = f"{self.build_endpoint}/v1/projects/{project}/locations/global/defaultServiceAccount"
+        return self.get(url, {})
+
+    def scheduler_locations(self, project: str) -> list[str]:
+        """Cloud Scheduler ``projects.locations.list``: the names (``projects/P/locations/L``) of the
+        locations where the project may hold jobs (``jobs.list`` takes one location at a time)."""
+        listed = self.pages(f"{self.scheduler_endpoint}/v1/projects/{project}/locations", "locations")
+        names = [str(loc.get("name") or "") for loc in listed]
+        if not all(names):
+            raise api.InternalServerError(f"locations.list {project}: a location has no name")  # type: ignore[no-untyped-call]
+        return names
+
+    def scheduler_jobs(self, location: str) -> list[JsonObject]:
+        """Cloud Scheduler ``projects.locations.jobs.list`` in ``location`` (``projects/P/locations/L``)."""
+        return self.pages(f"{self.scheduler_endpoint}/v1/{location}/jobs", "jobs")
+
+    def composer_locations(self, scope: str) -> list[JsonObject]:
+        """Cloud Asset ``searchAllResources`` of Composer environments under ``scope``: where they are
+        (Composer's own API lists one location at a time and has no locations list)."""
+        url = f"{self.asset_endpoint}/v1/{scope}:searchAllResources"
+        return [
+            item
+            for page in self.each_page(url, {"assetTypes": COMPOSER_ASSET_TYPE})
+            for item in page.get("results") or []
+        ]
+
+    def composer_environments(self, location: str) -> list[JsonObject]:
+        """Cloud Composer ``projects.locations.environments.list`` in ``location`` (``projects/P/locations/L``)."""
+        return self.pages(f"{self.composer_endpoint}/v1/{location}/environments", "environments")
+
+    def clusters(self, project: str) -> list[JsonObject]:
+        """GKE ``projects.locations.clusters.list`` in every location (``locations/-``), node pools
+        included; zones the answer names as missing make the read fail rather than look empty."""
+        url = f"{self.container_endpoint}/v1/projects/{project}/locations/-/clusters"
+        answer = self.get(url, {})
+        if answer.get("missingZones"):
+            raise api.ServiceUnavailable(f"{url}: missing zones {answer['missingZones']}")  # type: ignore[no-untyped-call]
+        return list(answer.get("clusters") or [])
 
     def group(self, email: str) -> JsonObject:
         """``groups.lookup`` by email, as ``gcloud identity groups describe`` names it."""

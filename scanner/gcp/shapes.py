@@ -28,6 +28,19 @@ PROVIDER_NAME = re.compile(
 ZONE_URL = re.compile(r"/projects/(?P<project>[^/]+)/zones/(?P<zone>[^/]+)$")
 RUN_SERVICE_NAME = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/services/(?P<name>[^/]+)$")
 FUNCTION_NAME = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/functions/(?P<name>[^/]+)$")
+#: ``gcloud builds get-default-service-account``: the project's Cloud Build default service account setting.
+BUILD_ACCOUNT_NAME = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/defaultServiceAccount$")
+#: Cloud Build's ``serviceAccountEmail``: ``projects/<p>/serviceAccounts/<email>`` (or a bare email).
+BUILD_ACCOUNT_EMAIL = re.compile(r"^(?:projects/[^/]+/serviceAccounts/)?(?P<email>[^/@]+@[^/@]+)$")
+#: The legacy Cloud Build service account, ``<project number>@cloudbuild.gserviceaccount.com``.
+LEGACY_BUILD_ACCOUNT = re.compile(r"^\d+@cloudbuild\.gserviceaccount\.com$")
+SCHEDULER_JOB_NAME = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/jobs/(?P<name>[^/]+)$")
+COMPOSER_NAME = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/environments/(?P<name>[^/]+)$")
+#: A GKE cluster's ``selfLink`` (``.../v1/projects/<p>/locations/<l>/clusters/<c>``; zonal ones may say ``zones``).
+CLUSTER_URL = re.compile(
+    r"^https://container\.googleapis\.com/v1[^/]*/projects/(?P<project>[^/]+)/(?:locations|zones)/"
+    r"(?P<location>[^/]+)/clusters/(?P<name>[^/]+)$"
+)
 #: A GKE Kubernetes service account as an IAM member: ``serviceAccount:<pool>.svc.id.goog[<namespace>/<name>]``.
 GKE_MEMBER = re.compile(
     r"^serviceAccount:(?P<pool>(?P<project>[^\[\]]+)\.svc\.id\.goog)\[(?P<namespace>[^/\]]+)/(?P<name>[^\]]+)\]$"
@@ -151,6 +164,13 @@ _COVERS: dict[tuple[str, str], tuple[Covers, ...]] = {
     ("compute", "instances.list"): (Covers.WORKLOADS,),
     ("run", "services.list"): (Covers.WORKLOADS,),
     ("cloudfunctions", "functions.list"): (Covers.WORKLOADS,),
+    ("cloudbuild", "defaultServiceAccount.get"): (Covers.WORKLOADS,),
+    ("cloudscheduler", "locations.list"): (Covers.WORKLOADS,),
+    ("cloudscheduler", "jobs.list"): (Covers.WORKLOADS,),
+    ("composer", "environments.list"): (Covers.WORKLOADS,),
+    ("container", "clusters.list"): (Covers.WORKLOADS,),
+    # finds the locations that hold Composer environments (Composer has no locations list)
+    ("cloudasset", "searchAllResources"): (Covers.WORKLOADS,),
     ("cloudidentity", "groups.lookup"): (Covers.GROUP_MEMBERS,),
     ("cloudidentity", "groups.describe"): (Covers.GROUP_MEMBERS,),
     ("cloudidentity", "groups.memberships.list"): (Covers.GROUP_MEMBERS,),

@@ -64,16 +64,18 @@ from simulator.core import (
 from simulator.core.z3text import zstr
 
 #: Services whose resource policies the AWS collector reads.
-COLLECTED_RESOURCE_POLICIES = ("s3", "kms", "sqs", "sns", "secretsmanager", "lambda")
+COLLECTED_RESOURCE_POLICIES = ("s3", "kms", "sqs", "sns", "secretsmanager", "lambda", "codebuild")
 #: Services that support resource-based policies the collector does not read (AWS documentation).
 UNCOLLECTED_RESOURCE_POLICIES = frozenset(
     {
         "ecr", "glacier", "backup", "dynamodb", "es", "events", "logs", "execute-api", "elasticfilesystem",
         "codeartifact", "glue", "serverlessrepo", "ses", "mediastore", "lex", "iot", "s3-object-lambda",
-        "s3express", "kinesis", "ram", "cloud9", "codebuild", "aps", "bedrock",
+        "s3express", "kinesis", "ram", "cloud9", "aps", "bedrock",
         "lakeformation", "schemas", "acm-pca", "vpc-lattice", "redshift-serverless", "signer", "airflow",
     }
 )  # fmt: skip
+#: The resources a Glue resource policy can cover (the Data Catalog's; AWS Glue documentation).
+GLUE_CATALOG_TYPES = frozenset({"catalog", "database", "table", "connection", "userdefinedfunction"})
 #: Services whose resource policies hold only Allow statements: Lambda function policies are
 #: written statement by statement by AddPermission, which adds Allows only.
 ALLOW_ONLY_RESOURCE_POLICIES = frozenset({"lambda"})
@@ -384,6 +386,8 @@ class AwsIndex:
             return docs[0] if docs else None
         if service not in COLLECTED_RESOURCE_POLICIES and service not in UNCOLLECTED_RESOURCE_POLICIES:
             return None
+        if service == "glue" and _resource_type(resource) not in GLUE_CATALOG_TYPES:
+            return None  # Glue resource policies cover the Data Catalog only: no job, session or endpoint
         holder = self.holder(service, resource)
         could_deny = service not in ALLOW_ONLY_RESOURCE_POLICIES
         if holder not in self.resources and name.startswith("create"):
@@ -750,7 +754,21 @@ class AwsEngine:
         account, found = index.resource_account(service, ask.resource, p.scope_id)
         if found == "assumed" and service == "s3":
             notes.append(f"{ask.resource}: its bucket is not in the snapshot; taken as in {p.scope_id}")
-        resource_doc = index.resource_side(ask.action, ask.resource, account, gaps, notes)
+        resource_gaps: list[Gap] = []
+        resource_doc = index.resource_side(ask.action, ask.resource, account, resource_gaps, notes)
+        if (
+            resource_gaps
+            and account
+            and account != p.scope_id
+            and not gaps
+            and not index.identity_gaps(p.scope_id)
+            and not any(_may_match(a.document, ask.action.lower()) for a in identity)
+        ):
+            # Across accounts the identity side must allow too, and no statement of it names the
+            # action: what the resource side lacks cannot make the request allowed.
+            resource_gaps = [replace(g, could_allow=False) for g in resource_gaps]
+            notes.append(f"no identity policy of {principal_id} allows {ask.action}: a cross-account request needs one")
+        gaps += resource_gaps
         scps = index.org_levels(p.scope_id, AttachmentKind.SCP, gaps)
         rcps = index.org_levels(account, AttachmentKind.RCP, gaps)
         gaps += index.identity_gaps(p.scope_id) + index.org_gaps()
@@ -973,6 +991,12 @@ def _issued_before(limit_ms: int) -> Any:
 
 def _unique(reasons: Iterable[Reason]) -> tuple[Reason, ...]:
     return tuple(dict.fromkeys(reasons))
+
+
+def _resource_type(arn: str) -> str:
+    """The resource type of an ARN (``job`` in ``arn:aws:glue:r:a:job/x``), lower-cased; ``""`` if none."""
+    parts = arn.split(":", 5)
+    return parts[5].split("/", 1)[0].lower() if len(parts) == 6 else ""
 
 
 def _may_match(doc: PolicyDocument, action: str) -> bool:

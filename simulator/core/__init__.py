@@ -9,12 +9,14 @@ state between calls.
 from simulator.core.answer import Answer, Considered
 from simulator.core.ask import Ask, ExternalToken, Method, PrincipalRef, Witness, flat_context
 from simulator.core.decision import Decision, Reason, ReasonKind
+from simulator.core.edge import Admin, Edge, EdgeStatus, Fact, edge_from
 from simulator.core.engine import Engine, EngineFactory, Estate, QueryError, context_tuples
 from simulator.core.gaps import Gap, weigh
 from simulator.core.prove import Bounds, Check, Checker, Proof, Rung, checker, prove
 from simulator.core.route import UnknownCloud, cloud_of
 
 __all__ = [
+    "Admin",
     "Answer",
     "Ask",
     "Bounds",
@@ -22,10 +24,13 @@ __all__ = [
     "Checker",
     "Considered",
     "Decision",
+    "Edge",
+    "EdgeStatus",
     "Engine",
     "EngineFactory",
     "Estate",
     "ExternalToken",
+    "Fact",
     "Gap",
     "Method",
     "PrincipalRef",
@@ -39,6 +44,7 @@ __all__ = [
     "checker",
     "cloud_of",
     "context_tuples",
+    "edge_from",
     "flat_context",
     "prove",
     "weigh",

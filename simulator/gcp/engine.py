@@ -83,6 +83,9 @@ class GcpEngine:
         self.index = GcpIndex(snapshot)
         self._considered: dict[tuple[str, ...], tuple[Considered, ...]] = {}
         self._bound_roles: dict[tuple[str, ...], tuple[str, ...]] = {}
+        #: What the mint-graph edge finder keeps between find_edges and find_admins on this
+        #: engine's estate (simulator.gcp.edges; the engine itself never reads it).
+        self.edge_context: object | None = None
 
     def principals(self) -> tuple[str, ...]:
         """Every Google Cloud principal of the snapshot (member strings)."""

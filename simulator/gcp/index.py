@@ -149,6 +149,8 @@ class GcpIndex:
                 self.attached[(a.target_id, a.kind)].append(a.policy_id)
         # Compiled on first use: a batch of questions touches few of a large estate's policies.
         self.compiled: dict[int, tuple[CompiledBinding, ...]] = {}
+        # The bindings of a compiled document whose role may grant a permission (reference._relevant).
+        self.relevant: dict[tuple[int, str], tuple[tuple[CompiledBinding, bool | None], ...]] = {}
         self.verdicts: dict[object, Verdict] = {}
         self.roles: dict[str, frozenset[str]] = {}
         disabled: set[str] = set()
@@ -178,6 +180,10 @@ class GcpIndex:
             g for g, known in said.items() if known is True
         }
         self.named_groups = self._groups_named()
+        # Groups named somewhere whose members are not known: one frozenset shared by every
+        # question (facts() removes the principal's own groups only when it has any).
+        self._unknown_named = frozenset(g for g in self.named_groups if g not in self.known_groups)
+        self._facts: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str], bool]] = {}
         # Whether any policy names the service accounts of a project, folder or organization.
         self._names_sa_sets = any(
             "/type/ServiceAccount" in json.dumps(p.document)
@@ -246,14 +252,20 @@ class GcpIndex:
 
     def facts(self, member: str) -> tuple[frozenset[str], frozenset[str], frozenset[str], bool]:
         """(groups, groups with unknown members, aliases, disabled) of a principal. A principal the
-        snapshot does not list is in no group whose members are known, and may be in any other."""
+        snapshot does not list is in no group whose members are known, and may be in any other.
+        Cached per member (the snapshot does not change under the index)."""
+        cached = self._facts.get(member)
+        if cached is not None:
+            return cached
         p = self.principals.get(member)
         groups = set(p.member_of) if p else set()
         if member.startswith("group:"):
             groups.add(member)
-        unknown = frozenset(g for g in self.named_groups if g not in self.known_groups and g not in groups)
+        unknown = self._unknown_named - groups if groups & self._unknown_named else self._unknown_named
         aliases = frozenset({p.native_id} if p and p.native_id else ())
-        return frozenset(groups), unknown, aliases, bool(p and principal_disabled(p))
+        out = (frozenset(groups), unknown, aliases, bool(p and principal_disabled(p)))
+        self._facts[member] = out
+        return out
 
     def sa_project(self, member: str) -> str | None:
         """The project (scope id) a service account belongs to: from a service account list, or
@@ -549,4 +561,5 @@ class GcpIndex:
             allow_ids=tuple(allow_ids),
             disabled_roles=self.disabled_roles,
             sa_ancestry=self.sa_ancestry(principal) if self._names_sa_sets else None,
+            relevant=self.relevant,
         )

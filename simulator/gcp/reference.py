@@ -145,6 +145,9 @@ class PolicySet:
     allow_ids: tuple[str, ...] = ()
     disabled_roles: frozenset[str] = frozenset()
     sa_ancestry: frozenset[str] | None = None
+    #: Optional cache, shared by callers that keep ``roles`` and ``compiled`` fixed: the bindings
+    #: of a compiled document whose role may grant a permission, by (id(document), permission).
+    relevant: dict[tuple[int, str], tuple[tuple[CompiledBinding, K], ...]] | None = None
 
     def allow_id(self, index: int) -> str:
         return self.allow_ids[index] if index < len(self.allow_ids) else f"{self.allow[index][0]}#iam-policy"
@@ -264,14 +267,23 @@ def _individual(principal: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalize_member(member: str) -> str:
-    """Member strings compare with their email part lower-cased."""
+    """Member strings compare with their email part lower-cased (cached: a pure function of the
+    text, asked for the same members by every question)."""
     email = _email(member)
     if email is not None:
         return member.split(":", 1)[0] + ":" + email
     if member.startswith("domain:"):
         return "domain:" + member[7:].lower()
     return member
+
+
+@functools.lru_cache(maxsize=1024)
+def normalized_set(members: frozenset[str]) -> frozenset[str]:
+    """:func:`normalize_member` of each member (cached: a principal's group sets are the same
+    frozensets across the questions asked about it)."""
+    return frozenset(normalize_member(m) for m in members)
 
 
 def gke_identity(text: str) -> tuple[str, str, str] | None:
@@ -356,9 +368,9 @@ def member_matches(member: str, principal: str, policies: PolicySet) -> tuple[K,
     if member.startswith("deleted:"):
         return False, None
     if member.startswith("group:"):
-        if member in {normalize_member(g) for g in policies.groups}:
+        if member in normalized_set(policies.groups):
             return True, None
-        if member in {normalize_member(g) for g in policies.unknown_groups} and _individual(principal):
+        if member in normalized_set(policies.unknown_groups) and _individual(principal):
             return None, (ReasonKind.GROUP_MEMBERSHIP, f"the members of {member} are not known")
         return False, None
     if member.startswith("domain:"):
@@ -494,7 +506,7 @@ def principal_keys(principal: str, policies: PolicySet) -> frozenset[str]:
     """The direct member forms that include ``principal``: itself, its groups, its email's domain,
     ``allUsers`` and (unless it is the anonymous ``allUsers``) ``allAuthenticatedUsers``."""
     p = normalize_member(principal)
-    keys = {p, "allUsers", *(normalize_member(g) for g in policies.groups)}
+    keys = {p, "allUsers", *normalized_set(policies.groups)}
     if p != "allUsers":
         keys.add("allAuthenticatedUsers")
     email = _email(p)
@@ -524,21 +536,37 @@ def binding_members(
     return out
 
 
+def _relevant(
+    policy: Mapping[str, object], permission: str, policies: PolicySet
+) -> tuple[tuple[CompiledBinding, K], ...]:
+    """The bindings of ``policy`` whose role grants ``permission`` (True) or is not in the
+    snapshot (None), in order; cached in ``policies.relevant`` when the caller gives one."""
+    key = (id(policy), permission)
+    cache = policies.relevant
+    if cache is not None and key in cache:
+        return cache[key]
+    out: list[tuple[CompiledBinding, K]] = []
+    for binding in policies.compiled.get(id(policy)) or compile_bindings(policy):
+        perms = policies.roles.get(binding.role)
+        role_value: K = None if perms is None else permission in perms
+        if role_value is not False:
+            out.append((binding, role_value))
+    found = tuple(out)
+    if cache is not None:
+        cache[key] = found
+    return found
+
+
 def prepare(principal: str, permission: str, policies: PolicySet) -> Prepared:
     """The grants and deny rules that could apply to (principal, permission), with every part
     that does not depend on request attributes decided."""
     grants: list[Grant] = []
     inert: list[Inert] = []
     keys = principal_keys(principal, policies)
-    unknown_groups = frozenset(normalize_member(g) for g in policies.unknown_groups)
+    unknown_groups = normalized_set(policies.unknown_groups)
     for index, (node, policy) in enumerate(policies.allow):
-        compiled = policies.compiled.get(id(policy)) or compile_bindings(policy)
         policy_id = policies.allow_id(index)
-        for binding in compiled:
-            perms = policies.roles.get(binding.role)
-            role_value: K = None if perms is None else permission in perms
-            if role_value is False:
-                continue
+        for binding, role_value in _relevant(policy, permission, policies):
             disabled_role = binding.role in policies.disabled_roles
             for member, matched, why in binding_members(binding, principal, keys, unknown_groups, policies):
                 grant_notes = [n for n in (why,) if n]

@@ -89,7 +89,7 @@ def test_batch_replaces_the_positional_question(demo_db: str, tmp_path: Path) ->
 
 
 def test_who_can_names_outside_token_holders_a_trust_admits(demo_db: str) -> None:
-    result = run("who-can", "sts:AssumeRoleWithWebIdentity", GITHUB_ROLE, "--json", db=demo_db)
+    result = run("who-can", "sts:AssumeRoleWithWebIdentity", GITHUB_ROLE, "--direct", "--json", db=demo_db)
     assert result.returncode == 0, result.stderr
     allowed = [p for p in json.loads(result.stdout)["principals"] if p["decision"] == "allowed"]
     issuers = {p["principal"].split("|")[0] for p in allowed}

@@ -25,9 +25,9 @@ def test_ids_and_labels_print_as_they_are(sqlite_url: str) -> None:
 
 def test_piped_tables_keep_every_id_whole_on_one_unpadded_line(sqlite_url: str) -> None:
     assert run("scan", "--from", str(DEMO_AWS), db=sqlite_url).returncode == 0
-    who = run("who-can", "secretsmanager:GetSecretValue", SECRET, "--json", db=sqlite_url)
+    who = run("who-can", "secretsmanager:GetSecretValue", SECRET, "--direct", "--json", db=sqlite_url)
     principals = [p["principal"] for p in json.loads(who.stdout)["principals"]]
-    text = run("who-can", "secretsmanager:GetSecretValue", SECRET, db=sqlite_url).stdout
+    text = run("who-can", "secretsmanager:GetSecretValue", SECRET, "--direct", db=sqlite_url).stdout
     lines = text.splitlines()
     assert lines[0].split() == ["principal", "decision", "because"]
     assert [line.split()[0] for line in lines[1:]] == principals  # one row per principal, nothing wrapped

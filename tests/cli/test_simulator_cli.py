@@ -135,8 +135,12 @@ def test_can_and_who_can_on_the_demo_estate(sqlite_url: str) -> None:
     )
     assert json.loads(unknown.stdout)["decision"] == "unknown"  # DynamoDB resource policies are not collected
     who = run("who-can", "iam:PassRole", "arn:aws:iam::222222222222:role/admin-lambda-exec", "--json", db=sqlite_url)
-    names = {p["principal"].rsplit("/", 1)[-1] for p in json.loads(who.stdout)["principals"]}
-    assert "lambda-deployer" in names and "legacy-batch" not in names
+    principals = json.loads(who.stdout)["principals"]
+    direct = {p["principal"].rsplit("/", 1)[-1] for p in principals if p["direct"]}
+    assert "lambda-deployer" in direct and "legacy-batch" not in direct
+    through = [p for p in principals if not p["direct"]]
+    assert all(p["chain"] and p["chain"][-1]["to"] == p["via"] for p in through)
+    assert {p["principal"] for p in through}.isdisjoint(p["principal"] for p in principals if p["direct"])
     missing = run("can", "nobody", "s3:GetObject", "arn:aws:s3:::acme-public-assets/x", db=sqlite_url)
     assert missing.returncode == 1 and missing.stderr.startswith("iamdrift: error: no AWS user or role 'nobody'")
 

@@ -103,6 +103,25 @@ def gcp_instance(item: dict[str, Any]) -> bool:
     )
 
 
+def gcp_build_account(content: Any) -> None:
+    assert set(content) == {"name", "serviceAccountEmail"}
+    assert re.fullmatch(r"projects/[^/]+/locations/[^/]+/defaultServiceAccount", content["name"])
+    assert re.fullmatch(r"projects/[^/]+/serviceAccounts/[^/@]+@[^/@]+", content["serviceAccountEmail"])
+
+
+def gcp_cluster(item: dict[str, Any]) -> bool:
+    return item["selfLink"].startswith("https://container.googleapis.com/v1/projects/") and all(
+        {"serviceAccount", "oauthScopes"} <= set(pool["config"]) and pool["selfLink"].startswith(item["selfLink"])
+        for pool in item["nodePools"]
+    )
+
+
+def gcp_job_target(job: dict[str, Any]) -> bool:
+    targets = [t for t in ("httpTarget", "pubsubTarget", "appEngineHttpTarget") if t in job]
+    http = job.get("httpTarget") or {}
+    return len(targets) == 1 and all("serviceAccountEmail" in http[t] for t in ("oidcToken", "oauthToken") if t in http)
+
+
 AZ_PERMISSION = {"actions", "notActions", "dataActions", "notDataActions"}
 
 
@@ -149,6 +168,31 @@ def az_resource(item: dict[str, Any]) -> bool:
     ))  # fmt: skip
 
 
+def graph(context: str, *required: str, check: Callable[[dict[str, Any]], bool] = lambda _: True) -> Checker:
+    """An `az rest` answer of Microsoft Graph: its collection named by @odata.context, each item with ``required``."""
+
+    def checker(content: Any) -> None:
+        assert set(content) == {"@odata.context", "value"} and content["value"], "expected a Graph collection"
+        assert content["@odata.context"].startswith("https://graph.microsoft.com/v1.0/$metadata#" + context)
+        each(*required, check=check)(content["value"])
+
+    return checker
+
+
+def az_eligibility(content: Any) -> None:
+    assert set(content) == {"value"} and content["value"]
+    for item in content["value"]:
+        keys_of(item, "id", "name", "type", "properties")
+        assert item["type"] == "Microsoft.Authorization/roleEligibilitySchedules"
+        keys_of(item["properties"], "scope", "roleDefinitionId", "principalId", "principalType", "status", "memberType")
+        assert item["id"].startswith(item["properties"]["scope"] + "/providers/Microsoft.Authorization/")
+
+
+def az_app_settings(content: Any) -> None:
+    keys_of(content, "id", "name", "type", "properties")
+    assert content["type"] == "Microsoft.Web/sites/config" and content["id"].endswith("/config/appsettings")
+
+
 GCP_FORMATS: list[tuple[str, Checker]] = [
     (r"organization-\d+-iam-policy-export\.ndjson", cai_export),
     (r"organizations-list\.json", each("name", "displayName", check=lambda o: o["name"].startswith("organizations/"))),
@@ -190,6 +234,16 @@ GCP_FORMATS: list[tuple[str, Checker]] = [
     (
         r".*-functions\.json",
         each("name", "environment", "serviceConfig", "state", check=lambda f: "/functions/" in f["name"]),
+    ),
+    (r".*-build-default-service-account\.json", gcp_build_account),
+    (r".*-gke-clusters\.json", each("name", "location", "selfLink", "status", "nodePools", check=gcp_cluster)),
+    (
+        r".*-scheduler-jobs-[a-z0-9-]+\.json",
+        each("name", "schedule", "state", "timeZone", check=lambda j: "/jobs/" in j["name"] and gcp_job_target(j)),
+    ),
+    (
+        r".*-composer-environments-[a-z0-9-]+\.json",
+        each("name", "config", "state", "uuid", check=lambda e: "/environments/" in e["name"]),
     ),
 ]
 AZURE_FORMATS: list[tuple[str, Checker]] = [
@@ -271,6 +325,55 @@ AZURE_FORMATS: list[tuple[str, Checker]] = [
             ),
         ),
     ),
+    (
+        r"applications\.json",
+        graph("applications", "id", "appId", "displayName", "signInAudience", "owners", "passwordCredentials"),
+    ),
+    (r"service-principal-owners\.json", graph("servicePrincipals", "id", "owners")),
+    (
+        r"app-federated-credentials-.*\.json",
+        graph(
+            "applications('",
+            "id",
+            "name",
+            "issuer",
+            "audiences",
+            check=lambda c: bool(c.get("subject") or c.get("claimsMatchingExpression")),
+        ),
+    ),
+    (
+        r"entra-role-definitions\.json",
+        graph("roleManagement/directory/roleDefinitions", "id", "displayName", "templateId", "rolePermissions"),
+    ),
+    (
+        r"entra-active-roles\.json",
+        graph("roleManagement/directory/roleAssignments", "id", "principalId", "roleDefinitionId", "directoryScopeId"),
+    ),
+    (
+        r"entra-eligible-roles\.json",
+        graph(
+            "roleManagement/directory/roleEligibilitySchedules",
+            "id",
+            "principalId",
+            "roleDefinitionId",
+            "directoryScopeId",
+            "scheduleInfo",
+            "status",
+        ),
+    ),
+    (
+        r"graph-app-roles-assigned-to\.json",
+        graph("servicePrincipals('", "id", "appRoleId", "principalId", "principalType", "resourceId"),
+    ),
+    (r".*-eligibility-schedules\.json", az_eligibility),
+    (r".*-automation-accounts\.json", each("id", "name", "type", "identity", "state", "sku", check=az_resource)),
+    (r".*-logic-workflows\.json", each("id", "name", "type", "identity", "state", "definition", check=az_resource)),
+    (r".*-vmss\.json", each("id", "name", "type", "identity", "sku", check=az_resource)),
+    (
+        r".*-webapps\.json",
+        each("id", "name", "type", "kind", "identity", "keyVaultReferenceIdentity", check=az_resource),
+    ),
+    (r"appsettings-.*\.json", az_app_settings),
 ]
 
 
@@ -364,6 +467,20 @@ def test_gcp_default_compute_sa_is_editor_and_shared_by_vms() -> None:
         if vm["serviceAccounts"][0]["email"] == email
     ]
     assert len(vms) >= 3
+
+
+def test_gcp_workloads_beyond_vms_run_as_planted_accounts() -> None:
+    compute = "318204957316-compute@developer.gserviceaccount.com"
+    build = load(GCP / "shop-prod-build-default-service-account.json")
+    assert build["serviceAccountEmail"].endswith(f"/serviceAccounts/{compute}")
+    [cluster] = load(GCP / "shop-prod-gke-clusters.json")
+    [pool] = cluster["nodePools"]
+    assert pool["config"]["serviceAccount"] == "default"
+    assert pool["config"]["oauthScopes"] == ["https://www.googleapis.com/auth/cloud-platform"]
+    [job] = load(GCP / "data-prod-scheduler-jobs-europe-west1.json")
+    assert job["httpTarget"]["oidcToken"] == {"serviceAccountEmail": "etl@data-prod.iam.gserviceaccount.com"}
+    [environment] = load(GCP / "data-prod-composer-environments-europe-west1.json")
+    assert environment["config"]["nodeConfig"]["serviceAccount"] == "etl@data-prod.iam.gserviceaccount.com"
 
 
 def test_gcp_dev_sa_may_impersonate_prod_sa() -> None:
@@ -475,6 +592,91 @@ def test_azure_management_group_assignments_listed_in_every_subscription() -> No
     tree = load(AZ / "management-groups.json")
     corp = next(c for c in tree["children"] if c["name"] == "example-corp")
     assert sorted(c["name"] for c in corp["children"]) == sorted(s["id"] for s in load(AZ / "accounts.json"))
+
+
+def az_app(name: str) -> dict[str, Any]:
+    return next(a for a in load(AZ / "applications.json")["value"] if a["displayName"] == name)
+
+
+def test_azure_release_bot_trusts_any_workflow_of_a_repository_and_owns_a_resource_group() -> None:
+    app = az_app("app-release-bot")
+    [cred] = load(AZ / "app-federated-credentials-app-release-bot.json")["value"]
+    assert cred["issuer"] == "https://token.actions.githubusercontent.com" and cred["subject"] is None
+    assert cred["claimsMatchingExpression"]["value"] == "claims['sub'] matches 'repo:example/release:*'"
+    assert (
+        f"applications('{app['id']}')" in load(AZ / "app-federated-credentials-app-release-bot.json")["@odata.context"]
+    )
+    sp = sp_named("app-release-bot")
+    assert sp["appId"] == app["appId"]
+    assert any(
+        a["principalId"] == sp["id"] and a["roleDefinitionName"] == "Owner" and a["scope"].endswith("/rg-shop-prod")
+        for a in az_all_assignments()
+    )
+
+
+def test_azure_a_contractor_owns_the_application_of_the_prod_owner() -> None:
+    owners = az_app("sp-terraform")["owners"]
+    assert [o["userPrincipalName"] for o in owners] == ["carol@example.com"]
+    assert az_app("sp-terraform")["appId"] == sp_named("sp-terraform")["appId"]
+
+
+def test_azure_pim_eligible_owner_on_dev_for_a_group() -> None:
+    [schedule] = load(AZ / "example-dev-eligibility-schedules.json")["value"]
+    props = schedule["properties"]
+    assert (
+        props["principalType"] == "Group"
+        and props["expandedProperties"]["principal"]["displayName"] == "Shop Developers"
+    )
+    assert props["expandedProperties"]["roleDefinition"]["displayName"] == "Owner" and props["status"] == "Provisioned"
+    assert props["scope"] == "/subscriptions/8e2f4a6b-3c1d-4e5f-b7a9-0c1d2e3f4a5b"
+    # Eligible only: no active assignment of Owner to the group in dev.
+    assert not any(
+        a["principalId"] == props["principalId"] and a["roleDefinitionName"] == "Owner"
+        for a in load(AZ / "example-dev-role-assignments.json")
+    )
+
+
+def test_azure_automation_account_with_a_contributor_identity() -> None:
+    [account] = load(AZ / "example-prod-automation-accounts.json")
+    assert account["identity"]["type"] == "SystemAssigned"
+    assert any(
+        a["principalId"] == account["identity"]["principalId"]
+        and a["roleDefinitionName"] == "Contributor"
+        and a["scope"].endswith("/resourceGroups/rg-data-prod")
+        for a in az_all_assignments()
+    )
+    assert account["id"] in {r["id"] for r in load(AZ / "example-prod-resources.json")}
+
+
+def test_azure_graph_application_permissions_and_directory_roles() -> None:
+    graph = sp_named("Microsoft Graph")
+    roles = {r["id"]: r["value"] for r in graph["appRoles"]}
+    held = {
+        (g["principalDisplayName"], roles[g["appRoleId"]])
+        for g in load(AZ / "graph-app-roles-assigned-to.json")["value"]
+    }
+    assert ("sp-idm-sync", "RoleManagement.ReadWrite.Directory") in held
+    definitions = {d["id"]: d["displayName"] for d in load(AZ / "entra-role-definitions.json")["value"]}
+    active = {
+        (a["principal"].get("userPrincipalName"), definitions[a["roleDefinitionId"]])
+        for a in load(AZ / "entra-active-roles.json")["value"]
+    }
+    assert ("bob@example.com", "Cloud Application Administrator") in active
+    [eligible] = load(AZ / "entra-eligible-roles.json")["value"]
+    assert definitions[eligible["roleDefinitionId"]] == "Privileged Role Administrator"
+    assert eligible["principal"]["displayName"] == "Security Team"
+
+
+def test_azure_web_app_settings_name_an_identity_and_hold_no_secret() -> None:
+    settings = load(AZ / "appsettings-app-shop-frontend.json")["properties"]
+    assert settings["AZURE_CLIENT_ID"] == next(
+        i["clientId"] for i in load(AZ / "example-prod-identities.json") if i["name"] == "id-shop-deploy"
+    )
+    assert all(
+        v == "1" or v.startswith("@Microsoft.KeyVault(") or v == settings["AZURE_CLIENT_ID"] for v in settings.values()
+    )
+    frontend = next(w for w in load(AZ / "example-prod-webapps.json") if w["name"] == "app-shop-frontend")
+    assert frontend["keyVaultReferenceIdentity"].endswith("/userAssignedIdentities/id-shop-deploy")
 
 
 # --------------------------------------------------------------------------- the bench generator

@@ -18,7 +18,7 @@ def test_extras_file_covers_its_services_per_region() -> None:
         for e in snapshot.coverage
         if e.source == "file" and e.yields(Covers.RESOURCE_POLICIES)
     }
-    for service in ("s3", "kms", "sqs", "sns", "secretsmanager", "lambda"):
+    for service in ("s3", "kms", "sqs", "sns", "secretsmanager", "lambda", "codebuild"):
         assert ("222222222222", service, "us-east-1") in covered
     assert all(e.cloud is Cloud.AWS for e in snapshot.coverage if e.source == "file")
     iam = [e for e in snapshot.coverage if e.operation.startswith("authorization_details:")]
@@ -55,3 +55,22 @@ def test_recorded_reads_say_what_they_cover() -> None:
     assert entries["GetPolicy"].covers == (Covers.RESOURCE_POLICIES,)
     assert entries["GetBucketPolicy"].is_gap and entries["GetBucketPolicy"].yields(Covers.RESOURCE_POLICIES)
     assert all(e.cloud is Cloud.AWS for e in entries.values())
+
+
+def test_extras_regions_cover_only_the_services_the_file_says(tmp_path: Path) -> None:
+    """A file written before CodeBuild project policies were read (no ``RegionServices``) says
+    nothing about CodeBuild: its ``Regions`` cover the six services read then."""
+    for source in DEMO_AWS.iterdir():
+        if source.name.startswith("222222222222") or source.name == "organization.json":
+            (tmp_path / source.name).write_text(source.read_text())
+    extras = tmp_path / "222222222222-extras.json"
+    data = json.loads(extras.read_text())
+    data.pop("RegionServices")
+    data["ResourcePolicies"] = [p for p in data["ResourcePolicies"] if p["Service"] != "codebuild"]
+    extras.write_text(json.dumps(data))
+    covered = {
+        e.service
+        for e in scan_files([tmp_path]).coverage
+        if e.source == "file" and e.yields(Covers.RESOURCE_POLICIES) and e.region == "us-east-1"
+    }
+    assert covered == {"s3", "kms", "sqs", "sns", "secretsmanager", "lambda"}

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from models import AttachmentKind, CredentialKind, PolicyKind, ScopeKind, Snapshot
+from models import AttachmentKind, CredentialKind, PolicyKind, ScopeKind, Snapshot, WorkloadKind
 from scanner.files import scan_files
 from tests.conftest import DEMO_AWS
 
@@ -71,3 +75,57 @@ def test_shared_role_boundary_and_resources(demo: Snapshot) -> None:
     assert "arn:aws:iam::333333333333:root" in str(kms.document)
     pipeline = policies[f"arn:aws:iam::{PROD}:policy/DataPipelineAccess"]
     assert len(pipeline.versions) >= 2 and sum(v.is_default for v in pipeline.versions) == 1
+
+
+def test_codebuild_project_runs_as_a_role_with_iam_star_that_dave_can_start(demo: Snapshot) -> None:
+    project = f"arn:aws:codebuild:us-east-1:{PROD}:project/deploy-infra"
+    infra = f"arn:aws:iam::{PROD}:role/codebuild-infra-role"
+    [workload] = [w for w in demo.workloads if w.id == project]
+    assert workload.kind is WorkloadKind.CODEBUILD_PROJECT and workload.principal_ids == (infra,)
+    policies = {p.id: p.document for p in demo.policies}
+    assert {"Sid": "ManageIamForInfra", "Effect": "Allow", "Action": "iam:*", "Resource": "*"} in policies[
+        f"{infra}#inline:infra-deploy"
+    ]["Statement"]
+    assert project in {r.id for r in demo.resources} and f"{project}#policy" not in policies  # no project policy
+    dave = policies[f"arn:aws:iam::{PROD}:user/dave.dev#inline:start-infra-builds"]["Statement"][0]
+    assert "codebuild:StartBuild" in dave["Action"] and dave["Resource"] == project
+
+
+def test_cloudformation_stack_runs_as_an_admin_service_role(demo: Snapshot) -> None:
+    [stack] = [w for w in demo.workloads if w.kind is WorkloadKind.CLOUDFORMATION_STACK]
+    assert stack.name == "network-baseline" and stack.id.startswith(f"arn:aws:cloudformation:us-east-1:{PROD}:stack/")
+    cfn = f"arn:aws:iam::{PROD}:role/cfn-deploy-role"
+    assert stack.principal_ids == (cfn,)
+    attached = {(a.policy_id, a.target_id) for a in demo.attachments if a.kind is AttachmentKind.IDENTITY}
+    assert ("arn:aws:iam::aws:policy/AdministratorAccess", cfn) in attached
+
+
+def test_a_prod_role_trusts_the_gcp_deployer_service_account(demo: Snapshot) -> None:
+    bridge = f"arn:aws:iam::{PROD}:role/gcp-deployer-bridge"
+    gcp = json.loads((DEMO_AWS.parent / "gcp" / "shop-prod-service-accounts.json").read_text())
+    [deployer] = [a["uniqueId"] for a in gcp if a["email"] == "deployer@shop-prod.iam.gserviceaccount.com"]
+    [federated] = [c for c in demo.credentials if c.principal_id == bridge and c.kind is CredentialKind.FEDERATED]
+    assert federated.issuer == "accounts.google.com" and federated.subjects == (deployer,)
+    read = {p.id: p.document for p in demo.policies}[f"{bridge}#inline:read-app-data"]["Statement"][0]
+    assert read["Action"] == ["s3:GetObject", "s3:ListBucket"]
+    assert read["Resource"] == ["arn:aws:s3:::acme-prod-app-data", "arn:aws:s3:::acme-prod-app-data/*"]
+
+
+def test_demo_counts(demo: Snapshot) -> None:
+    """The README's numbers: 43 users and roles, 12 workloads (9 in prod)."""
+    kinds = Counter(str(p.kind) for p in demo.principals)
+    assert kinds["aws_user"] + kinds["aws_role"] == 43
+    assert len(demo.workloads) == 12 and sum(w.scope_id == PROD for w in demo.workloads) == 9
+
+
+def test_committed_demo_is_what_the_generator_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = importlib.util.spec_from_file_location("generate_aws", DEMO_AWS.parent / "generate_aws.py")
+    assert spec and spec.loader
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    monkeypatch.setattr(generator, "OUT", str(tmp_path))
+    generator.main()
+    fresh = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    committed = {p.name: p.read_bytes() for p in DEMO_AWS.iterdir() if p.name != "README.md"}
+    assert sorted(fresh) == sorted(committed)
+    assert [name for name in fresh if fresh[name] != committed[name]] == []

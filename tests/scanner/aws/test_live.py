@@ -70,7 +70,15 @@ def test_federated_trust_is_described_per_role(live: LiveScan) -> None:
 def test_resource_policies_in_every_service(live: LiveScan) -> None:
     resources = by_id(live.snapshot.resources)
     kinds = {r.kind for r in resources.values()}
-    assert kinds == {"s3:bucket", "kms:key", "sqs:queue", "sns:topic", "secretsmanager:secret", "lambda:function"}
+    assert kinds == {
+        "s3:bucket",
+        "kms:key",
+        "sqs:queue",
+        "sns:topic",
+        "secretsmanager:secret",
+        "lambda:function",
+        "codebuild:project",
+    }
     policies = by_id(live.snapshot.policies)
     public = policies["arn:aws:s3:::public-assets#policy"].document
     assert public["Statement"][0]["Principal"] == "*"
@@ -98,7 +106,7 @@ def test_coverage_records_what_was_read_and_the_one_gap(live: LiveScan) -> None:
 
 def test_a_full_scan_only_reads(live: LiveScan) -> None:
     assert live.calls, "the hook saw no calls"
-    allowed = re.compile(r"^(List|Get|Describe)[A-Za-z]+$|^GenerateCredentialReport$")
+    allowed = re.compile(r"^(List|Get|Describe|BatchGet)[A-Za-z]+$|^GenerateCredentialReport$")
     writes = sorted({f"{svc}:{op}" for svc, op in live.calls if not allowed.match(op)})
     assert writes == []
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import boto3
 import pytest
 
-from models import CoverageStatus
+from models import CoverageStatus, Covers
 from scanner.aws import AwsClients, scan_live
 from scanner.errors import ScanError
+from scanner.files import scan_files
 from tests.scanner.aws import wire
 from tests.scanner.aws.seed import REGION
 
@@ -72,3 +76,47 @@ def test_missing_credentials_are_reported(monkeypatch: pytest.MonkeyPatch, small
 def test_assume_role_needs_an_account_list(small_account: boto3.Session) -> None:
     with pytest.raises(ScanError, match="--assume-role needs the organization's account list"):
         scan(small_account, assume_role="Audit")
+
+
+def test_workload_reads_refused_or_throttled_are_gaps_and_the_scan_goes_on(small_account: boto3.Session) -> None:
+    throttle = wire.answer(lambda: wire.json_error("ThrottlingException", "Rate exceeded"))
+    denied_json = wire.answer(lambda: wire.json_error("AccessDeniedException", "not authorized", 403))
+    denied_query = wire.answer(lambda: wire.query_error("AccessDenied", "not authorized", 403))
+    snapshot = scan(
+        small_account,
+        ("before-send.codebuild.ListProjects", throttle),
+        ("before-send.ecs.ListClusters", denied_json),
+        ("before-send.cloudformation.DescribeStacks", denied_query),
+    )
+    assert gap(snapshot, "codebuild", "ListProjects").status is CoverageStatus.THROTTLED
+    assert gap(snapshot, "ecs", "ListClusters").status is CoverageStatus.DENIED
+    entry = gap(snapshot, "cloudformation", "DescribeStacks")
+    assert entry.status is CoverageStatus.DENIED and entry.region == REGION
+    assert all(g.yields(Covers.WORKLOADS) for g in (entry, gap(snapshot, "ecs", "ListClusters")))
+    assert not gap(snapshot, "ecs", "ListClusters").yields(Covers.RESOURCE_POLICIES)
+    assert any(r.kind == "sqs:queue" for r in snapshot.resources)  # the rest of the scan went on
+    assert any(e.service == "stepfunctions" and not e.is_gap for e in snapshot.coverage)
+
+
+def test_unreadable_codebuild_policies_leave_the_other_services_regions_whole(
+    small_account: boto3.Session, tmp_path: Path
+) -> None:
+    """ReadOnlyAccess does not allow codebuild:GetResourcePolicy: that read is a gap, and a file
+    written from the scan no longer claims CodeBuild, but still covers the other services."""
+    role = small_account.client("iam").get_role(RoleName="only")["Role"]["Arn"]
+    small_account.client("codebuild", region_name=REGION).create_project(
+        name="deploy",
+        source={"type": "S3", "location": "src/deploy.zip"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={"type": "LINUX_CONTAINER", "image": "img", "computeType": "BUILD_GENERAL1_SMALL"},
+        serviceRole=role,
+    )
+    denied = wire.refused("AccessDeniedException", "not authorized to perform codebuild:GetResourcePolicy")
+    snapshot = scan(small_account, ("before-call.codebuild.GetResourcePolicy", denied), save_raw=tmp_path)
+    assert gap(snapshot, "codebuild", "GetResourcePolicy").status is CoverageStatus.DENIED
+    assert any(w.name == "deploy" and w.principal_ids == (role,) for w in snapshot.workloads)
+    extras = json.loads(next(tmp_path.glob("*-extras.json")).read_text())
+    assert extras["Regions"] == [REGION] and "codebuild" not in extras["RegionServices"]
+    offline = scan_files([tmp_path])
+    covered = {e.service for e in offline.coverage if e.source == "file" and e.yields(Covers.RESOURCE_POLICIES)}
+    assert "sqs" in covered and "codebuild" not in covered

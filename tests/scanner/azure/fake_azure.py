@@ -56,6 +56,81 @@ def _mg_rest(node: dict[str, Any], root: bool) -> dict[str, Any]:
     }
 
 
+def _site_rest(site: dict[str, Any]) -> dict[str, Any]:
+    """An ``az webapp list`` entry as ARM's ``Microsoft.Web/sites`` list returns it (``properties`` nested)."""
+    top = ("id", "name", "type", "kind", "location", "identity", "tags")
+    return _nest(site, top, drop=("resourceGroup",))
+
+
+def _subscription_lists(lists: dict[str, list[dict[str, Any]]], directory: Path, suffix: str, sub: str) -> None:
+    """One subscription's ARM lists, from its export files."""
+    base = f"/subscriptions/{sub}"
+    auth = f"{base}/providers/microsoft.authorization"
+    if (directory / f"group-list-{suffix}.json").exists():
+        lists[f"{base}/resourcegroups"] = load(f"group-list-{suffix}.json")
+    if (directory / f"resource-list-{suffix}.json").exists():
+        lists[f"{base}/resources"] = [
+            {k: v for k, v in r.items() if k != "resourceGroup" and not (k == "identity" and v is None)}
+            for r in load(f"resource-list-{suffix}.json")
+        ]
+    lists[f"{auth}/roledefinitions"] = [
+        _nest({**d, "type": d["roleType"]}, ("id", "name"), drop=("roleType",))
+        | {"type": "Microsoft.Authorization/roleDefinitions"}
+        for d in load(f"role-definitions-{suffix}.json")
+    ]
+    lists[f"{auth}/roleassignments"] = [
+        _nest(a, ("id", "name", "type"), drop=("principalName", "roleDefinitionName"))
+        for a in load(f"role-assignments-{suffix}.json")
+    ]
+    if (directory / f"deny-assignments-{suffix}.json").exists():
+        lists[f"{auth}/denyassignments"] = load(f"deny-assignments-{suffix}.json")["value"]
+    if (directory / f"eligibility-schedules-{suffix}.json").exists():
+        lists[f"{auth}/roleeligibilityschedules"] = load(f"eligibility-schedules-{suffix}.json")["value"]
+    # Resources az lists with their own commands are in ARM's generic resource list too.
+    for name in (
+        f"automation-account-list-{suffix}.json",
+        f"logic-workflow-list-{suffix}.json",
+        f"vmss-list-{suffix}.json",
+    ):
+        if (directory / name).exists():
+            lists[f"{base}/resources"] += [
+                {k: r[k] for k in ("id", "name", "type", "location", "identity", "tags") if k in r} for r in load(name)
+            ]
+    if (directory / f"webapp-list-{suffix}.json").exists():
+        lists[f"{base}/providers/microsoft.web/sites"] = [_site_rest(w) for w in load(f"webapp-list-{suffix}.json")]
+
+
+def _entra_lists(lists: dict[str, list[dict[str, Any]]], directory: Path) -> None:
+    """Microsoft Graph's lists: service principals and applications with their owners, federated
+    credentials of applications, directory roles, and who holds Microsoft Graph's app roles."""
+    graph_owners = {o["id"]: o["owners"] for name in ("sp-owners.json", "app-owners.json") for o in load(name)["value"]}
+    # Graph puts owners in each object when asked with $expand=owners (the fake drops them otherwise).
+    lists["/v1.0/serviceprincipals"] = [sp | {"owners": graph_owners.get(sp["id"], [])} for sp in load("sp-list.json")]
+    lists["/v1.0/applications"] = [app | {"owners": graph_owners.get(app["id"], [])} for app in load("app-list.json")]
+    for app in load("app-list.json"):
+        lists[f"/v1.0/applications/{app['id']}/federatedidentitycredentials"] = []
+    for path in sorted(directory.glob("app-federated-credentials-*.json")):
+        data = json.loads(path.read_text())
+        items = data["value"] if isinstance(data, dict) else data
+        for cred in items:
+            app = cred.get("@odata.id", "") or data["@odata.context"]
+            app_id = app.split("pplication('")[1].split("'")[0] if "pplication('" in app else app.split("s('")[1][:36]
+            lists[f"/v1.0/applications/{app_id}/federatedidentitycredentials"].append(cred)
+    directory_lists = {
+        "roledefinitions": "directory-role-definitions.json",
+        "roleassignments": "directory-role-assignments.json",
+        "roleeligibilityschedules": "directory-role-eligibility-schedules.json",
+    }
+    for segment, name in directory_lists.items():
+        lists[f"/v1.0/rolemanagement/directory/{segment}"] = load(name)["value"]
+    for sp in load("sp-list.json"):
+        if sp["appId"] in ("00000003-0000-0000-c000-000000000000", "00000002-0000-0000-c000-000000000000"):
+            lists[f"/v1.0/serviceprincipals/{sp['id']}/approleassignedto"] = []
+    assigned = load("graph-app-role-assigned-to.json")
+    graph_sp = assigned["@odata.context"].split("servicePrincipals('")[1].split("'")[0]
+    lists[f"/v1.0/serviceprincipals/{graph_sp}/approleassignedto"] = assigned["value"]
+
+
 def estate_from_exports(directory: Path = EXPORTS) -> Estate:
     """The fixture estate as ARM and Graph serve it."""
     estate = Estate()
@@ -84,27 +159,10 @@ def estate_from_exports(directory: Path = EXPORTS) -> Estate:
         for kind in ("roledefinitions", "roleassignments", "denyassignments"):
             lists[f"{base}/providers/microsoft.authorization/{kind}"] = []
         lists[f"{base}/providers/microsoft.managedidentity/userassignedidentities"] = []
+        lists[f"{base}/providers/microsoft.authorization/roleeligibilityschedules"] = []
+        lists[f"{base}/providers/microsoft.web/sites"] = []
     for suffix, sub in SUBSCRIPTION_OF_FILE.items():
-        base = f"/subscriptions/{sub}"
-        auth = f"{base}/providers/microsoft.authorization"
-        if (directory / f"group-list-{suffix}.json").exists():
-            lists[f"{base}/resourcegroups"] = load(f"group-list-{suffix}.json")
-        if (directory / f"resource-list-{suffix}.json").exists():
-            lists[f"{base}/resources"] = [
-                {k: v for k, v in r.items() if k != "resourceGroup" and not (k == "identity" and v is None)}
-                for r in load(f"resource-list-{suffix}.json")
-            ]
-        lists[f"{auth}/roledefinitions"] = [
-            _nest({**d, "type": d["roleType"]}, ("id", "name"), drop=("roleType",))
-            | {"type": "Microsoft.Authorization/roleDefinitions"}
-            for d in load(f"role-definitions-{suffix}.json")
-        ]
-        lists[f"{auth}/roleassignments"] = [
-            _nest(a, ("id", "name", "type"), drop=("principalName", "roleDefinitionName"))
-            for a in load(f"role-assignments-{suffix}.json")
-        ]
-        if (directory / f"deny-assignments-{suffix}.json").exists():
-            lists[f"{auth}/denyassignments"] = load(f"deny-assignments-{suffix}.json")["value"]
+        _subscription_lists(lists, directory, suffix, sub)
     for identity in load("identity-list.json"):
         sub = identity["id"].split("/")[2]
         rest = _nest(identity, ("id", "name", "type", "location", "tags"), drop=("resourceGroup", "systemData"))
@@ -116,7 +174,7 @@ def estate_from_exports(directory: Path = EXPORTS) -> Estate:
             lists[f"{parent}/federatedidentitycredentials"].append(
                 _nest(cred, ("id", "name", "type"), drop=("resourceGroup", "systemData"))
             )
-    lists["/v1.0/serviceprincipals"] = load("sp-list.json")
+    _entra_lists(lists, directory)
     for assignment in [*load("role-assignments-payments.json"), *load("role-assignments-platform.json")]:
         if assignment["principalType"] == "Group":  # members: none unless a test gives some
             lists[f"/v1.0/groups/{assignment['principalId'].lower()}/transitivemembers"] = []
@@ -132,6 +190,8 @@ class FakeAzure:
         self.estate = estate
         self.page_size = page_size
         self.forbidden: set[str] = set()
+        #: (path, query parameter): refused when the request has that parameter (a refused ``$expand``).
+        self.forbidden_queries: set[tuple[str, str]] = set()
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
         self._lock = threading.Lock()
         ca = trustme.CA()
@@ -172,7 +232,7 @@ class FakeAzure:
             return 405, {"error": {"code": "MethodNotAllowed", "message": f"{method} is not served here"}}
         if not graph and "api-version" not in query:
             return 400, {"error": {"code": "MissingApiVersionParameter", "message": "The api-version is missing."}}
-        if path in self.forbidden:
+        if path in self.forbidden or any((path, key) in self.forbidden_queries for key in query):
             if graph:
                 return 403, {
                     "error": {
@@ -194,6 +254,8 @@ class FakeAzure:
         items = self.estate.lists[path]
         start = int(query.get("$skiptoken", ["0"])[0])
         page = items[start : start + self.page_size]
+        if graph and "owners" not in query.get("$expand", [""])[0]:  # owners only when expanded, as Graph does
+            page = [{k: v for k, v in item.items() if k != "owners"} for item in page]
         body: dict[str, Any] = {"value": page}
         if start + self.page_size < len(items):
             next_query = {k: v[0] for k, v in query.items() if k != "$skiptoken"} | {

@@ -53,6 +53,21 @@ FORMATS = {
     "group-list-platform.json": exports.RESOURCE_GROUPS,
     "resource-list-payments.json": exports.RESOURCES,
     "provider-operations.json": exports.PROVIDER_OPERATIONS,
+    "app-list.json": exports.APPLICATIONS,
+    "app-owners.json": exports.APPLICATIONS,
+    "sp-owners.json": exports.SERVICE_PRINCIPALS,
+    "app-federated-credentials-ci-deployer.json": exports.APP_FEDERATED_CREDENTIALS,
+    "app-federated-credentials-ops-portal.json": exports.APP_FEDERATED_CREDENTIALS,
+    "directory-role-definitions.json": exports.DIRECTORY_ROLE_DEFINITIONS,
+    "directory-role-assignments.json": exports.DIRECTORY_ROLE_ASSIGNMENTS,
+    "directory-role-eligibility-schedules.json": exports.DIRECTORY_ROLE_ELIGIBILITIES,
+    "graph-app-role-assigned-to.json": exports.APP_ROLE_ASSIGNMENTS,
+    "eligibility-schedules-payments.json": exports.ELIGIBLE_ASSIGNMENTS,
+    "automation-account-list-payments.json": exports.RESOURCES,
+    "logic-workflow-list-payments.json": exports.RESOURCES,
+    "vmss-list-platform.json": exports.RESOURCES,
+    "webapp-list-payments.json": exports.RESOURCES,
+    "appsettings-app-payments.json": exports.APP_SETTINGS,
 }
 
 
@@ -107,14 +122,20 @@ def test_estate_snapshot() -> None:
     parts = read_dir(EXPORTS)
     snapshot = parts.to_snapshot(source="files", label="azure fixtures", meta={})
     assert snapshot.counts() == {
-        "scopes": 16,
-        "principals": 7,
-        "credentials": 7,
-        "policies": 15,
-        "attachments": 9,
-        "resources": 12,  # the operations catalogs of 12 resource providers
-        "workloads": 3,
-        "coverage": 16,
+        # 16 before, + the Automation account, Logic App and scale set
+        "scopes": 19,
+        # 7 before, + Microsoft Graph's SP, 2 applications, bob (an owner and a directory role holder), and the
+        # Automation account's, Logic App's and scale set's system identities
+        "principals": 14,
+        # 7 before, + an application secret and certificate, 2 application federated credentials
+        "credentials": 11,
+        # 15 before, + 1 PIM eligibility (Azure), 3 directory roles, 2 directory role assignments, 1 directory
+        # role eligibility, 1 app-role assignment
+        "policies": 23,
+        "attachments": 14,  # 9 before, + one per grant or eligibility
+        "resources": 14,  # the operations catalogs of 14 resource providers
+        "workloads": 6,  # 3 before, + the Automation account, Logic App and scale set
+        "coverage": 31,  # one per file (30) and the role definition not in the inputs
     }
     # Every scope's parent is a scope of the snapshot.
     ids = {s.id for s in snapshot.scopes}

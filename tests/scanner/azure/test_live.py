@@ -114,8 +114,24 @@ def test_live_collection_equals_the_export_files_of_the_same_estate(fake: FakeAz
     assert assignments == {p.id: p.attributes for p in files.policies if p.kind is PolicyKind.AZURE_ASSIGNMENT}
     # Every read is a coverage entry; the Graph call used a Graph token.
     ok = [e for e in live.coverage if e.status is CoverageStatus.OK]
-    assert len(ok) == 17 + len(in_use) + 1 and all(e.source == "api" for e in ok)  # + the admins group's members
+    # 17 reads before the Entra side; + per subscription PIM eligibilities and web apps (4); + applications, the
+    # owners of applications and of service principals, the applications' federated credentials (2), directory
+    # role definitions, assignments, eligibilities and Graph's app-role holders (9); the catalogs in use; the
+    # admins group's members.
+    assert len(ok) == 17 + 4 + 9 + len(in_use) + 1 and all(e.source == "api" for e in ok)
     assert (GRAPH_SCOPE,) in credential.scopes
+    # The Entra side reads the same through Graph as from the files.
+    assert {p.id: (p.owners, p.owners_known, p.attributes) for p in live.principals} == {
+        p.id: (p.owners, p.owners_known, p.attributes) for p in files.principals
+    }
+    assert sorted(map(repr, live.credentials)) == sorted(map(repr, files.credentials))
+    entra = {"entra_role_definition", "entra_directory_role_assignment", "entra_eligible_role_assignment"}
+    entra |= {"entra_app_role_assignment", "azure_eligible_assignment"}
+    assert {p.id: p.attributes for p in live.policies if p.kind in entra} == {
+        p.id: p.attributes for p in files.policies if p.kind in entra
+    }
+    sites = {w.id: w.attributes.get("keyVaultReferenceIdentity") for w in live.workloads}
+    assert sites == {w.id: w.attributes.get("keyVaultReferenceIdentity") for w in files.workloads}
 
 
 def test_only_get_requests_with_api_versions(fake: FakeAzure) -> None:
@@ -138,7 +154,8 @@ def test_paging_is_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         raw = collect_azure(clients_for(fake), all_subscriptions=True)
         paged = [(path, q["$skiptoken"][0]) for _m, path, q in fake.requests if "$skiptoken" in q]
     assert len(raw.role_assignments) == 8 and len(raw.role_definitions) == 9
-    assert len(raw.resources) == 5 and len(raw.service_principals) == 2 and len(raw.subscriptions) == 2
+    # + an Automation account, a Logic App and a scale set; + Microsoft Graph's service principal
+    assert len(raw.resources) == 8 and len(raw.service_principals) == 3 and len(raw.subscriptions) == 2
     assert (f"{PAYMENTS}/providers/microsoft.authorization/roleassignments", "5") in paged
     assert ("/v1.0/serviceprincipals", "1") in paged
     assert ("/subscriptions", "1") in paged
@@ -197,8 +214,10 @@ def test_group_members_graph_refuses_are_a_gap(fake: FakeAzure) -> None:
 def test_graph_denied_is_a_gap(fake: FakeAzure) -> None:
     fake.forbidden.add("/v1.0/serviceprincipals")
     raw = collect_azure(clients_for(fake), subscriptions=[SUB_PAYMENTS.upper()])
-    skipped, gap = sorted((e for e in raw.coverage if e.is_gap), key=lambda e: e.service)
+    skipped, gap, holders = sorted((e for e in raw.coverage if e.is_gap), key=lambda e: (e.service, e.status))
     assert (gap.service, gap.status) == ("graph", CoverageStatus.DENIED)
+    # Without the service principals, who holds Microsoft Graph's permissions cannot be read either.
+    assert holders.covers == (Covers.APP_ROLES,) and holders.status is CoverageStatus.ERROR
     # The subscription left out is said to be unread, not silently empty.
     assert (skipped.scope_id, skipped.operation) == (PLATFORM, "subscription not scanned")
     assert f"--subscription {SUB_PLATFORM}" in skipped.detail

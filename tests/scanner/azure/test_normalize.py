@@ -232,7 +232,9 @@ def test_federated_credentials() -> None:
     parts = normalize_azure(raw)
     (credential,) = parts.credentials
     assert credential.kind is CredentialKind.FEDERATED and credential.principal_id == UAI_PID
-    assert credential.subjects is None  # a claims expression does not pin one subject
+    # The expression's one subject clause gives the pattern; the whole expression is the condition.
+    assert credential.subjects == ("repo:contoso/ops:ref:refs/heads/*",)
+    assert credential.condition == "claims['sub'] matches 'repo:contoso/ops:ref:refs/heads/*'"
     (gap,) = [e for e in parts.coverage if e.is_gap]
     assert "other" in gap.operation and "export `az identity list` too" in gap.detail
 

@@ -51,6 +51,12 @@ class Estate:
     groups: dict[str, str] = field(default_factory=dict)  # Cloud Identity: group email -> groups/<id>
     memberships: dict[str, list[JsonObject]] = field(default_factory=dict)  # groups/<id> -> memberships
     iam_search: list[JsonObject] = field(default_factory=list)  # Cloud Asset searchAllIamPolicies results
+    build_accounts: dict[str, JsonObject] = field(default_factory=dict)  # project id -> default build SA
+    scheduler_locations: dict[str, list[str]] = field(default_factory=dict)  # project id -> location ids
+    scheduler_jobs: list[JsonObject] = field(default_factory=list)
+    composer_environments: list[JsonObject] = field(default_factory=list)
+    clusters: list[JsonObject] = field(default_factory=list)  # GKE clusters (selfLink names the project)
+    missing_zones: list[str] = field(default_factory=list)  # zones clusters.list cannot reach
     denied: set[tuple[str, str]] = field(default_factory=set)  # (method, resource name)
     unauthenticated: set[str] = field(default_factory=set)  # gRPC methods answering UNAUTHENTICATED
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, resource name)
@@ -95,6 +101,12 @@ RUN_PATH = re.compile(r"^/v2/projects/(?P<project>[^/]+)/locations/-/services$")
 FUNCTIONS_PATH = re.compile(r"^/v2/projects/(?P<project>[^/]+)/locations/-/functions$")
 MEMBERSHIPS_PATH = re.compile(r"^/v1/(?P<group>groups/[^/]+)/memberships$")
 SEARCH_PATH = re.compile(r"^/v1/(?P<scope>(organizations|folders|projects)/[^/:]+):searchAllIamPolicies$")
+RESOURCES_PATH = re.compile(r"^/v1/(?P<scope>(organizations|folders|projects)/[^/:]+):searchAllResources$")
+BUILD_PATH = re.compile(r"^/v1/projects/(?P<project>[^/]+)/locations/global/defaultServiceAccount$")
+LOCATIONS_PATH = re.compile(r"^/v1/projects/(?P<project>[^/]+)/locations$")
+JOBS_PATH = re.compile(r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/-][^/]*)/jobs$")
+ENVIRONMENTS_PATH = re.compile(r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/-][^/]*)/environments$")
+CLUSTERS_PATH = re.compile(r"^/v1/projects/(?P<project>[^/]+)/locations/-/clusters$")
 
 
 class ResourceManagerFake:
@@ -123,6 +135,7 @@ class ResourceManagerFake:
 class _RestHandler(BaseHTTPRequestHandler):
     estate: Estate
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms wait for each answer
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -221,6 +234,8 @@ class _RestHandler(BaseHTTPRequestHandler):
                 return 403, _error(403, "PERMISSION_DENIED", "cloudasset.assets.searchAllIamPolicies denied")
             chunk, token = page(estate.iam_search, query.get("pageToken", ""))
             return 200, {"results": chunk, **({"nextPageToken": token} if token else {})}
+        if (answer := self._workloads(path, query)) is not None:
+            return answer
         if path == "/v1/groups:lookup":
             email = query.get("groupKey.id", "")
             if not estate.record("groups.lookup", email):
@@ -248,6 +263,63 @@ class _RestHandler(BaseHTTPRequestHandler):
                 return 200, {key: chunk, **extra, **({"nextPageToken": token} if token else {})}
         estate.record(f"GET {path}", "")
         return 404, _error(404, "NOT_FOUND", f"{path}: not served by this fake")
+
+    def _workloads(self, path: str, query: dict[str, str]) -> tuple[int, JsonObject] | None:
+        """Cloud Build's default service account, Cloud Scheduler locations and jobs, Cloud Asset
+        resource search (Composer environments only), Composer environments and GKE clusters."""
+        estate = self.estate
+        if match := BUILD_PATH.match(path):
+            project = estate.project(match["project"])
+            if not estate.record("defaultServiceAccount.get", f"projects/{match['project']}"):
+                return 403, _error(403, "PERMISSION_DENIED", "Permission 'cloudbuild.builds.get' denied")
+            if project is None or project["projectId"] not in estate.build_accounts:
+                return 403, _error(403, "PERMISSION_DENIED", "Cloud Build API has not been used in project before")
+            return 200, estate.build_accounts[project["projectId"]]
+        if match := LOCATIONS_PATH.match(path):
+            if not estate.record("locations.list", f"projects/{match['project']}"):
+                return 403, _error(403, "PERMISSION_DENIED", "Permission 'cloudscheduler.locations.list' denied")
+            names = [
+                {"locationId": loc, "name": f"projects/{match['project']}/locations/{loc}"}
+                for loc in estate.scheduler_locations.get(match["project"], [])
+            ]
+            chunk, token = page(names, query.get("pageToken", ""))
+            return 200, {"locations": chunk, **({"nextPageToken": token} if token else {})}
+        for pattern, method, key, items in (
+            (JOBS_PATH, "jobs.list", "jobs", estate.scheduler_jobs),
+            (ENVIRONMENTS_PATH, "environments.list", "environments", estate.composer_environments),
+        ):
+            if match := pattern.match(path):
+                parent = f"projects/{match['project']}/locations/{match['location']}"
+                if not estate.record(method, parent):
+                    return 403, _error(403, "PERMISSION_DENIED", f"Permission denied on {method}")
+                mine = [i for i in items if i["name"].startswith(f"{parent}/")]
+                chunk, token = page(mine, query.get("pageToken", ""))
+                return 200, {key: chunk, **({"nextPageToken": token} if token else {})}
+        if match := RESOURCES_PATH.match(path):
+            if not estate.record("searchAllResources", match["scope"]):
+                return 403, _error(403, "PERMISSION_DENIED", "cloudasset.assets.searchAllResources denied")
+            if query.get("assetTypes") != "composer.googleapis.com/Environment":
+                return 400, _error(400, "INVALID_ARGUMENT", "this fake serves Composer environments only")
+            found = [
+                {
+                    "assetType": "composer.googleapis.com/Environment",
+                    "displayName": e["name"].rsplit("/", 1)[-1],
+                    "location": e["name"].split("/")[3],
+                    "name": f"//composer.googleapis.com/{e['name']}",
+                    "project": (estate.project(e["name"].split("/")[1]) or {}).get("name", ""),
+                }
+                for e in estate.composer_environments
+            ]
+            chunk, token = page(found, query.get("pageToken", ""))
+            return 200, {"results": chunk, **({"nextPageToken": token} if token else {})}
+        if match := CLUSTERS_PATH.match(path):
+            if not estate.record("clusters.list", f"projects/{match['project']}"):
+                return 403, _error(403, "PERMISSION_DENIED", "Required 'container.clusters.list' permission")
+            project = estate.project(match["project"])
+            ident = project["projectId"] if project else match["project"]
+            mine = [c for c in estate.clusters if f"/projects/{ident}/" in c["selfLink"]]
+            return 200, {"clusters": mine, **({"missingZones": estate.missing_zones} if estate.missing_zones else {})}
+        return None
 
     def _reply(self, status: int, answer: JsonObject) -> None:
         data = json.dumps(answer).encode()

@@ -50,10 +50,22 @@ def test_planted_keys_and_federation(demo: Normalized) -> None:
     assert provider.attributes["attributeCondition"] == ""  # planted: no condition
 
 
-def test_the_default_compute_account_is_shared_by_five_vms_and_a_run_service(demo: Normalized) -> None:
+def test_the_default_compute_account_is_shared_by_five_vms_a_run_service_builds_and_a_node_pool(
+    demo: Normalized,
+) -> None:
     compute = "serviceAccount:318204957316-compute@developer.gserviceaccount.com"
     kinds = sorted(w.kind for w in demo.workloads if compute in w.principal_ids)
-    assert kinds == [WorkloadKind.CLOUD_RUN_SERVICE] + [WorkloadKind.GCE_INSTANCE] * 5
+    assert kinds == sorted(
+        [WorkloadKind.CLOUD_RUN_SERVICE, WorkloadKind.CLOUD_BUILD, WorkloadKind.GKE_NODE_POOL]
+        + [WorkloadKind.GCE_INSTANCE] * 5
+    )
+    pool = by_id(demo.workloads)[
+        "//container.googleapis.com/projects/shop-prod/locations/europe-west1/clusters/shop-gke/nodePools/default-pool"
+    ]
+    assert pool.attributes["oauthScopes"] == "https://www.googleapis.com/auth/cloud-platform"  # type: ignore[attr-defined]
+    assert pool.attributes["defaultServiceAccount"] == "true"  # type: ignore[attr-defined]
+    build = by_id(demo.workloads)["//cloudbuild.googleapis.com/projects/shop-prod/locations/global/builds"]
+    assert "legacyServiceAccount" not in build.attributes  # type: ignore[attr-defined]
     payments = "serviceAccount:payments-api@shop-prod.iam.gserviceaccount.com"
     runs_as_payments = {w.kind: w for w in demo.workloads if payments in w.principal_ids}
     assert set(runs_as_payments) == {
@@ -65,3 +77,19 @@ def test_the_default_compute_account_is_shared_by_five_vms_and_a_run_service(dem
         "serviceAccount:shop-prod.svc.id.goog[payments/payments-api]"
     )
     assert not [w for w in demo.workloads if w.name == "scratch-1"]  # runs as no service account
+
+
+def test_etl_runs_a_vm_a_scheduler_job_and_a_composer_environment(demo: Normalized) -> None:
+    etl = "serviceAccount:etl@data-prod.iam.gserviceaccount.com"
+    runs_as_etl = {w.kind: w for w in demo.workloads if etl in w.principal_ids}
+    assert set(runs_as_etl) == {
+        WorkloadKind.GCE_INSTANCE,
+        WorkloadKind.CLOUD_SCHEDULER_JOB,
+        WorkloadKind.COMPOSER_ENVIRONMENT,
+    }
+    job = runs_as_etl[WorkloadKind.CLOUD_SCHEDULER_JOB]
+    assert job.id == "//cloudscheduler.googleapis.com/projects/data-prod/locations/europe-west1/jobs/nightly-load"
+    assert job.attributes["tokenType"] == "oidc" and job.attributes["oidcAudience"].endswith(".a.run.app/run")
+    environment = runs_as_etl[WorkloadKind.COMPOSER_ENVIRONMENT]
+    assert environment.id.endswith("/projects/data-prod/locations/europe-west1/environments/orders-airflow")
+    assert environment.scope_id == "projects/data-prod"

@@ -31,6 +31,10 @@ EXPECTED_KINDS = {
     "providers-github.json": ("providers", 1),
     "providers-aws-prod.json": ("providers", 1),
     "instances-acme-prod-app.json": ("instances", 4),
+    "build-default-service-account-acme-prod-app.json": ("build_accounts", 1),
+    "scheduler-jobs-acme-prod-app.json": ("scheduler_jobs", 3),
+    "composer-environments-acme-prod-app.json": ("composer_environments", 1),
+    "clusters-acme-prod-app.json": ("clusters", 2),
 }
 
 KEY_FILE = [
@@ -91,6 +95,15 @@ def test_other_content_is_left_to_other_readers(text: str) -> None:
     assert exports.detect(Path("x.json"), text) is None
 
 
+def test_other_google_cloud_objects_named_like_scheduler_jobs_or_environments_are_not_claimed() -> None:
+    run_job = [{"name": "projects/acme-prod-app/locations/europe-west1/jobs/migrate", "template": {}, "uid": "x"}]
+    assert exports.detect(Path("run-jobs.json"), json.dumps(run_job)) is None
+    agent_env = [{"name": "projects/p/locations/global/agents/a/environments/draft", "config": {}}]
+    assert exports.detect(Path("envs.json"), json.dumps(agent_env)) is None
+    other_cluster = [{"name": "c", "selfLink": "https://dataproc.googleapis.com/v1/projects/p/regions/r/clusters/c"}]
+    assert exports.detect(Path("dataproc.json"), json.dumps(other_cluster)) is None
+
+
 def test_malformed_json_names_the_file() -> None:
     text = (FIXTURES / "projects.json").read_text()[:-40]
     with pytest.raises(BadInputError, match=r"truncated\.json: malformed JSON"):
@@ -122,6 +135,26 @@ def test_a_single_asset_on_one_line_is_an_asset_export() -> None:
         ("deny-no-keys.json", lambda d: d["rules"][0].pop("denyRule"), r"rules\[0\]\.denyRule"),
         ("providers-github.json", lambda d: d[0].pop("oidc"), r"none of oidc, aws, saml"),
         ("instances-acme-prod-app.json", lambda d: d[0].update(zone="europe-west1-b"), r"item 0\.zone"),
+        (
+            "build-default-service-account-acme-prod-app.json",
+            lambda d: d.update(serviceAccountEmail="projects/acme-prod-app/serviceAccounts/"),
+            r"the object\.serviceAccountEmail",
+        ),
+        (
+            "scheduler-jobs-acme-prod-app.json",
+            lambda d: d[0]["httpTarget"]["oidcToken"].pop("serviceAccountEmail"),
+            r"item 0\.httpTarget\.oidcToken\.serviceAccountEmail is missing",
+        ),
+        (
+            "composer-environments-acme-prod-app.json",
+            lambda d: d[0]["config"].update(nodeConfig="default"),
+            r"item 0\.config\.nodeConfig must be a JSON object",
+        ),
+        (
+            "clusters-acme-prod-app.json",
+            lambda d: d[1]["nodePools"][0]["config"].update(oauthScopes="cloud-platform"),
+            r"item 1\.nodePools\[0\]\.config\.oauthScopes must be a list of strings",
+        ),
         (
             "search-all-iam-policies.json",
             lambda d: d[1]["policy"]["bindings"][0].update(members=[]),

@@ -50,6 +50,10 @@ FILES = [
     "instances-acme-prod-app.json",
     "run-services-v2-acme-prod-app.json",
     "functions-acme-prod-app.json",
+    "build-default-service-account-acme-prod-app.json",
+    "scheduler-jobs-acme-prod-app.json",
+    "composer-environments-acme-prod-app.json",
+    "clusters-acme-prod-app.json",
     "group-payments-eng.json",
     "group-payments-eng-memberships.json",
     "group-payments-oncall.json",
@@ -77,6 +81,12 @@ READ_METHODS = {
     "instances.aggregatedList",
     "services.list",
     "functions.list",
+    "defaultServiceAccount.get",
+    "locations.list",
+    "jobs.list",
+    "searchAllResources",
+    "environments.list",
+    "clusters.list",
     "groups.lookup",
     "groups.memberships.list",
 }
@@ -130,6 +140,11 @@ def fixture_estate() -> Estate:
     estate.instances = load("instances-acme-prod-app.json")
     estate.run_services = load("run-services-v2-acme-prod-app.json")
     estate.functions = load("functions-acme-prod-app.json")
+    estate.build_accounts["acme-prod-app"] = load("build-default-service-account-acme-prod-app.json")
+    estate.scheduler_locations = {"acme-prod-app": ["europe-west1", "us-central1"], "acme-shared-ops": ["us-east1"]}
+    estate.scheduler_jobs = load("scheduler-jobs-acme-prod-app.json")
+    estate.composer_environments = load("composer-environments-acme-prod-app.json")
+    estate.clusters = load("clusters-acme-prod-app.json")
     for name in ("payments-eng", "payments-oncall"):
         group = load(f"group-{name}.json")
         estate.groups[group["groupKey"]["id"]] = group["name"]
@@ -166,6 +181,10 @@ def live_clients(estate: Estate) -> Iterator[GcpClients]:
                 functions_endpoint=rest.endpoint,
                 identity_endpoint=rest.endpoint,
                 asset_endpoint=rest.endpoint,
+                build_endpoint=rest.endpoint,
+                scheduler_endpoint=rest.endpoint,
+                composer_endpoint=rest.endpoint,
+                container_endpoint=rest.endpoint,
             ),
             timeout=10.0,
         )
@@ -329,6 +348,8 @@ def test_without_a_rest_session_pools_and_instances_are_gaps_not_absences() -> N
     assert "not collected by live scans" in gaps["services.list"].detail
     assert "not collected by live scans" in gaps["functions.list"].detail
     assert "not collected by live scans" in gaps["groups.memberships.list"].detail
+    for operation in ("defaultServiceAccount.get", "clusters.list", "jobs.list", "environments.list"):
+        assert "not collected by live scans" in gaps[operation].detail and gaps[operation].covers == (Covers.WORKLOADS,)
     assert gaps["instances.list"].scope_id == OPS
     assert not parts.workloads and not [p for p in parts.principals if p.attributes.get("state")]
 
@@ -418,3 +439,86 @@ def test_a_denied_asset_search_is_a_gap_about_resource_policies_only() -> None:
     gap = next(c for c in parts.coverage if c.operation == "searchAllIamPolicies")
     assert gap.status is CoverageStatus.DENIED
     assert gap.covers == (Covers.RESOURCE_POLICIES,)
+
+
+# --- Cloud Build, Cloud Scheduler, Composer and GKE node pools ------------------------------------------
+
+
+def test_build_scheduler_composer_and_node_pools_are_read_live(org_scan: tuple[Estate, Normalized]) -> None:
+    estate, live = org_scan
+    kinds = {w.kind for w in live.workloads}
+    assert {
+        WorkloadKind.CLOUD_BUILD,
+        WorkloadKind.CLOUD_SCHEDULER_JOB,
+        WorkloadKind.COMPOSER_ENVIRONMENT,
+        WorkloadKind.GKE_NODE_POOL,
+    } <= kinds
+    # jobs are listed in each location Scheduler names, one job per page
+    assert ("jobs.list", "projects/acme-prod-app/locations/us-central1") in estate.calls
+    assert len([c for c in estate.calls if c == ("jobs.list", "projects/acme-prod-app/locations/europe-west1")]) == 3
+    # Composer is listed only where Cloud Asset found an environment
+    assert [c[1] for c in estate.calls if c[0] == "environments.list"] == [
+        "projects/acme-prod-app/locations/europe-west1"
+    ]
+    jobs = {c.scope_id: c for c in live.coverage if c.operation == "jobs.list"}
+    assert jobs[APP].status is CoverageStatus.OK and jobs[APP].items == 3
+    # shared-ops has no Cloud Build: the API is off there, a gap of its own kind
+    build = {c.scope_id: c for c in live.coverage if c.operation == "defaultServiceAccount.get"}
+    assert build[APP].status is CoverageStatus.OK and build[OPS].status is CoverageStatus.NOT_ENABLED
+
+
+def test_live_workload_attributes_match_the_exports(
+    org_scan: tuple[Estate, Normalized], files_view: Normalized
+) -> None:
+    _, live = org_scan
+    new = (
+        WorkloadKind.CLOUD_BUILD,
+        WorkloadKind.CLOUD_SCHEDULER_JOB,
+        WorkloadKind.COMPOSER_ENVIRONMENT,
+        WorkloadKind.GKE_NODE_POOL,
+    )
+    shape = {(w.id, w.kind, w.principal_ids, w.region, tuple(sorted(w.attributes.items()))) for w in live.workloads}
+    files = {
+        (w.id, w.kind, w.principal_ids, w.region, tuple(sorted(w.attributes.items()))) for w in files_view.workloads
+    }
+    assert {x for x in shape if x[1] in new} == {x for x in files if x[1] in new}
+    assert len({x for x in shape if x[1] in new}) == 7
+
+
+def test_denied_or_partial_workload_reads_are_gaps_not_absences() -> None:
+    estate = fixture_estate()
+    estate.denied = {("locations.list", APP), ("defaultServiceAccount.get", APP)}
+    estate.missing_zones = ["europe-west1-c"]
+    parts = collect(estate, organization=None, projects=["acme-prod-app"])
+    gaps = {c.operation: c for c in parts.coverage if c.is_gap}
+    # the locations could not be listed, so the jobs are unknown: a gap of jobs.list, not of locations only
+    assert gaps["jobs.list"].status is CoverageStatus.DENIED and gaps["jobs.list"].scope_id == APP
+    assert "the locations whose jobs are to be listed" in gaps["jobs.list"].detail
+    assert gaps["defaultServiceAccount.get"].status is CoverageStatus.DENIED
+    assert "missing zones" in gaps["clusters.list"].detail
+    kinds = {w.kind for w in parts.workloads}
+    assert WorkloadKind.CLOUD_SCHEDULER_JOB not in kinds and WorkloadKind.GKE_NODE_POOL not in kinds
+    assert WorkloadKind.CLOUD_BUILD not in kinds
+    assert WorkloadKind.COMPOSER_ENVIRONMENT in kinds  # the other reads still arrive
+
+
+def test_a_denied_jobs_list_in_one_location_is_a_gap_and_other_locations_still_arrive() -> None:
+    estate = fixture_estate()
+    estate.denied = {("jobs.list", "projects/acme-prod-app/locations/us-central1")}
+    parts = collect(estate, organization=None, projects=["acme-prod-app"])
+    (gap,) = [c for c in parts.coverage if c.operation == "jobs.list"]
+    assert gap.status is CoverageStatus.DENIED and "1 of 2 calls failed" in gap.detail
+    assert "us-central1" in gap.detail
+    assert len([w for w in parts.workloads if w.kind is WorkloadKind.CLOUD_SCHEDULER_JOB]) == 2
+
+
+def test_a_failed_composer_search_leaves_the_environments_unknown() -> None:
+    estate = fixture_estate()
+    estate.denied = {("searchAllResources", ORG)}
+    parts = collect(estate, organization="123456789012", projects=[])
+    search = next(c for c in parts.coverage if c.operation == "searchAllResources")
+    assert search.status is CoverageStatus.DENIED
+    gap = next(c for c in parts.coverage if c.operation == "environments.list")
+    assert gap.is_gap and gap.scope_id == ORG and gap.covers == (Covers.WORKLOADS,)
+    assert not [w for w in parts.workloads if w.kind is WorkloadKind.COMPOSER_ENVIRONMENT]
+    assert not [c for c in estate.calls if c[0] == "environments.list"]

@@ -286,6 +286,112 @@ def test_a_default_service_account_the_inputs_cannot_name_is_a_gap() -> None:
 
 
 OTHER = "other@acme-prod-app.iam.gserviceaccount.com"
+BUILD = "//cloudbuild.googleapis.com/projects/acme-prod-app/locations/global/builds"
+JOBS = "//cloudscheduler.googleapis.com/projects/acme-prod-app/locations/europe-west1/jobs"
+COMPOSER = "//composer.googleapis.com/projects/acme-prod-app/locations/europe-west1/environments"
+GKE = "//container.googleapis.com/projects/acme-prod-app/locations"
+GKE_DEFAULT_SCOPES = (
+    "https://www.googleapis.com/auth/devstorage.read_only https://www.googleapis.com/auth/logging.write "
+    "https://www.googleapis.com/auth/monitoring https://www.googleapis.com/auth/service.management.readonly "
+    "https://www.googleapis.com/auth/servicecontrol https://www.googleapis.com/auth/trace.append"
+)
+CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+
+
+def test_cloud_build_runs_as_the_projects_default_build_account(estate) -> None:  # type: ignore[no-untyped-def]
+    # The setting names the project by number; the workload, like every other, by id.
+    build = by_id(estate.workloads)[BUILD]
+    legacy = "serviceAccount:100000000001@cloudbuild.gserviceaccount.com"
+    assert build.kind is WorkloadKind.CLOUD_BUILD and build.principal_ids == (legacy,)
+    assert build.scope_id == APP and build.region == "global"
+    assert build.attributes["legacyServiceAccount"] == "true"
+    account = by_id(estate.principals)[legacy]
+    assert account.kind is PrincipalKind.GCP_SERVICE_ACCOUNT and account.scope_id == APP
+
+
+def test_a_build_default_of_the_compute_account_or_of_none(tmp_path: Path) -> None:
+    setting = {
+        "name": "projects/acme-prod-app/locations/global/defaultServiceAccount",
+        "serviceAccountEmail": f"projects/acme-prod-app/serviceAccounts/{COMPUTE.partition(':')[2]}",
+    }
+    (build,) = read([write(tmp_path, "build.json", setting)]).workloads
+    assert build.principal_ids == (COMPUTE,) and "legacyServiceAccount" not in build.attributes
+    # An empty answer: builds run as no account unless they name one; nothing runs by default.
+    none = read([write(tmp_path, "none.json", {**setting, "serviceAccountEmail": ""})])
+    assert not none.workloads and not [c for c in none.coverage if c.is_gap]
+
+
+def test_scheduler_jobs_run_as_the_account_their_token_names(estate) -> None:  # type: ignore[no-untyped-def]
+    workloads = by_id(estate.workloads)
+    warmup = workloads[f"{JOBS}/checkout-warmup"]
+    assert warmup.kind is WorkloadKind.CLOUD_SCHEDULER_JOB and warmup.principal_ids == (DEPLOYER,)
+    assert warmup.attributes["tokenType"] == "oidc" and "oauthScopes" not in warmup.attributes
+    # no audience named: the token is for the target's URI
+    assert warmup.attributes["oidcAudience"] == "https://checkout-abcdefghij-ew.a.run.app/warmup"
+    reindex = workloads[f"{JOBS}/nightly-reindex"]
+    assert reindex.principal_ids == (COMPUTE,) and reindex.attributes["tokenType"] == "oauth"
+    assert reindex.attributes["oauthScopes"] == CLOUD_PLATFORM and reindex.attributes["state"] == "PAUSED"
+    assert f"{JOBS}/purge-tmp" not in workloads  # a Pub/Sub target sends no token: no identity
+
+
+def test_an_oauth_job_without_a_scope_gets_the_documented_default(tmp_path: Path) -> None:
+    job = {
+        "name": "projects/acme-prod-app/locations/us-east1/jobs/ping",
+        "httpTarget": {"uri": "https://example.com", "oauthToken": {"serviceAccountEmail": OTHER}},
+        "schedule": "* * * * *",
+    }
+    (workload,) = read([write(tmp_path, "jobs.json", [job])]).workloads
+    assert workload.attributes["oauthScopes"] == CLOUD_PLATFORM
+
+
+def test_composer_environments_run_as_their_node_account_or_the_default(estate, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    reporting = by_id(estate.workloads)[f"{COMPOSER}/reporting"]
+    assert reporting.kind is WorkloadKind.COMPOSER_ENVIRONMENT and reporting.principal_ids == (COMPUTE,)
+    assert reporting.attributes["defaultServiceAccount"] == "true"
+    assert reporting.attributes["imageVersion"].startswith("composer-2")
+    assert "oauthScopes" not in reporting.attributes  # none named: not taken as a limit
+    environment = json.loads((FIXTURES / "composer-environments-acme-prod-app.json").read_text())[0]
+    environment["config"]["nodeConfig"].update(serviceAccount=OTHER, oauthScopes=[CLOUD_PLATFORM])
+    (named,) = read([write(tmp_path, "envs.json", [environment])]).workloads
+    assert named.principal_ids == (f"serviceAccount:{OTHER}",) and named.attributes["oauthScopes"] == CLOUD_PLATFORM
+    # without the project list, the default compute account of an environment naming none is a gap
+    alone = read([FIXTURES / "composer-environments-acme-prod-app.json"])
+    assert not alone.workloads
+    assert any(c.is_gap and "environments/reporting" in c.operation for c in alone.coverage)
+
+
+def test_node_pools_run_as_their_account_with_their_access_scopes(estate) -> None:  # type: ignore[no-untyped-def]
+    pools = by_id(w for w in estate.workloads if w.kind is WorkloadKind.GKE_NODE_POOL)
+    assert len(pools) == 3
+    default = pools[f"{GKE}/europe-west1/clusters/prod-gke/nodePools/default-pool"]
+    assert default.principal_ids == (COMPUTE,) and default.attributes["defaultServiceAccount"] == "true"
+    assert default.attributes["oauthScopes"] == GKE_DEFAULT_SCOPES  # as a VM keeps them
+    assert default.attributes["workloadMetadataMode"] == "GKE_METADATA"
+    assert default.attributes["workloadPool"] == "acme-prod-app.svc.id.goog"
+    ci = pools[f"{GKE}/europe-west1/clusters/prod-gke/nodePools/ci-pool"]
+    assert ci.principal_ids == (DEPLOYER,) and "defaultServiceAccount" not in ci.attributes
+    assert ci.name == "prod-gke/ci-pool" and ci.region == "europe-west1" and ci.scope_id == APP
+    # a zonal cluster whose selfLink says zones/ is named by its location like the others
+    legacy = pools[f"{GKE}/europe-west1-b/clusters/legacy-gke/nodePools/pool-1"]
+    assert legacy.attributes["oauthScopes"] == CLOUD_PLATFORM and "workloadMetadataMode" not in legacy.attributes
+
+
+def test_a_pool_without_config_takes_the_clusters_node_config(tmp_path: Path) -> None:
+    cluster = json.loads((FIXTURES / "clusters-acme-prod-app.json").read_text())[1]
+    cluster["nodeConfig"] = {"serviceAccount": OTHER, "oauthScopes": [CLOUD_PLATFORM]}
+    del cluster["nodePools"][0]["config"]
+    (pool,) = read([write(tmp_path, "clusters.json", [cluster])]).workloads
+    assert pool.principal_ids == (f"serviceAccount:{OTHER}",) and pool.attributes["oauthScopes"] == CLOUD_PLATFORM
+    # no node pools: no nodes, nothing runs (the cluster's nodeConfig alone names no running node)
+    cluster["nodePools"] = []
+    assert not read([write(tmp_path, "empty.json", [cluster])]).workloads
+
+
+def test_a_node_pool_on_the_default_account_without_the_project_number_is_a_gap() -> None:
+    parts = read([FIXTURES / "clusters-acme-prod-app.json"])
+    assert {w.name for w in parts.workloads} == {"prod-gke/ci-pool"}
+    gap = next(c for c in parts.coverage if c.is_gap and "default-pool" in c.operation)
+    assert gap.covers and "project number" in gap.detail
 
 
 def test_gke_workload_identity_bindings_are_workloads(tmp_path: Path) -> None:

@@ -1,0 +1,306 @@
+"""``graph``, ``reach`` and ``paths``: the mint graph of a stored snapshot (which identities and
+workloads can obtain which others, and the chains to admin-equivalent ones).
+
+The graph is built once per snapshot and kept with it in the store (``iamdrift graph`` builds it
+anew); ``reach``, ``paths`` and ``who-can`` read the kept one, or build and keep it when there is
+none (or ``--at`` asks for another request time).
+
+JSON shapes: ``reach`` prints ``{"snapshot", "at", "from", "reaches": [CHAIN...]}`` and ``paths
+--to-admin`` prints ``{"snapshot", "at", "admins": [{"id", "cloud", "scope", "why"}], "paths":
+[CHAIN...]}``, where CHAIN is ``{"from", "to", "status", "edges": [EDGE...]}`` and EDGE is
+``{"from", "to", "cloud", "mechanism", "status", "witness", "condition", ...}`` (see
+:class:`simulator.core.Edge`). Text shows one chain per line, most dangerous first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from iamdrift import render
+from iamdrift.ask_commands import parse_at
+from iamdrift.node_labels import node_labeller
+from models import Snapshot
+from models.store import Store
+from simulator.core import Answer, Decision, EdgeStatus, Estate
+from simulator.engines import open_estate
+from simulator.graph import Chain, MintGraph, build, persist
+from simulator.graph.joins import TOKEN_JOIN
+
+LoadSnapshot = Callable[[click.Context, str], Snapshot]
+OpenStore = Callable[[click.Context], Store]
+
+
+def register(cli: click.Group, load_snapshot: LoadSnapshot, open_store: OpenStore) -> None:
+    """Add ``graph``, ``reach`` and ``paths`` to the ``iamdrift`` group."""
+    cli.add_command(_graph_command(load_snapshot, open_store))
+    cli.add_command(_reach_command(load_snapshot, open_store))
+    cli.add_command(_paths_command(load_snapshot, open_store))
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def graph_of(
+    ctx: click.Context,
+    snapshot: Snapshot,
+    open_store: OpenStore,
+    *,
+    at: datetime | None,
+    rebuild: bool = False,
+    jobs: int | None = None,
+) -> tuple[MintGraph, datetime]:
+    """The snapshot's kept graph (for request time ``at`` when given), else one built now and kept."""
+    key = None if at is None else _key(at)
+    if not rebuild:
+        with open_store(ctx) as store:
+            kept = store.load_artifact(snapshot.id, persist.KIND, key)
+        if kept is not None:
+            try:
+                return persist.loads(kept[1])
+            except persist.GraphFormatError as exc:
+                render.console(stderr=True).print(f"iamdrift: {exc}; building it anew")
+    estate = open_estate(snapshot, at=at)
+    started = time.monotonic()
+    graph = build(estate, jobs=jobs or default_jobs())
+    took = time.monotonic() - started
+    with open_store(ctx) as store:
+        store.save_artifact(
+            snapshot.id, persist.KIND, _key(at), persist.dumps(graph, snapshot.id, estate.at), at=estate.at
+        )
+    if not ctx.obj.get("quiet_graph"):
+        render.console(stderr=True).print(
+            f"built the mint graph of snapshot {snapshot.id} in {took:.1f} s ({len(graph.edges)} edges); "
+            "kept in the store for the next command"
+        )
+    return graph, estate.at
+
+
+def _key(at: datetime | None) -> str:
+    """The stored graph's key: its request time when one was asked for; a graph built for the
+    time of its building replaces the last such one (its payload says when that was)."""
+    return "at=build-time" if at is None else "at=" + at.isoformat()
+
+
+def _header(snapshot: Snapshot, at: datetime) -> dict[str, str]:
+    return {"snapshot": snapshot.id, "at": at.isoformat().replace("+00:00", "Z")}
+
+
+def _common(fn: Any) -> Any:
+    for option in reversed(
+        (
+            click.option("--snapshot", "snapshot_ref", default="latest", show_default=True),
+            click.option("--at", "at_text", metavar="TIME", help="Request time, ISO 8601 (default: the kept graph's)."),
+            click.option("--rebuild", is_flag=True, help="Build the graph anew instead of reading the kept one."),
+            click.option("--jobs", type=click.IntRange(1, 64), help="Worker processes for building (default: cores)."),
+            click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout."),
+        )
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _graph_command(load: LoadSnapshot, open_store: OpenStore) -> click.Command:
+    @click.command("graph")
+    @_common
+    @click.pass_context
+    def graph_command(
+        ctx: click.Context, snapshot_ref: str, at_text: str | None, rebuild: bool, jobs: int | None, as_json: bool
+    ) -> None:
+        """Build the mint graph of a snapshot (every edge proven by the simulator) and keep it in the store."""
+        snapshot = load(ctx, snapshot_ref)
+        graph, at = graph_of(ctx, snapshot, open_store, at=parse_at(at_text), rebuild=True, jobs=jobs)
+        summary = graph_summary(graph)
+        if as_json:
+            click.echo(json.dumps({**_header(snapshot, at), **summary}, indent=2))
+            return
+        out = render.console()
+        out.print(
+            f"mint graph of snapshot {snapshot.id}: {summary['nodes']} nodes, {summary['edges']['total']} edges "
+            f"({summary['edges']['proven']} proven, {summary['edges']['unknown']} unknown), "
+            f"{len(graph.admins)} admin-equivalent identities, {summary['paths_to_admin']} starts with a chain to admin"
+        )
+        rows = [(m, str(n)) for m, n in summary["mechanisms"].items()]
+        render.print_table(out, ("mechanism", "edges"), rows, right=("edges",))
+
+    return graph_command
+
+
+def graph_summary(graph: MintGraph) -> dict[str, Any]:
+    statuses = Counter(e.status.value for e in graph.edges)
+    return {
+        "nodes": len(graph.nodes),
+        "edges": {"total": len(graph.edges), "proven": statuses["proven"], "unknown": statuses["unknown"]},
+        "admins": len(graph.admins),
+        "paths_to_admin": len(graph.paths_to_admin()),
+        "mechanisms": dict(Counter(e.mechanism for e in graph.edges).most_common()),
+    }
+
+
+def _reach_command(load: LoadSnapshot, open_store: OpenStore) -> click.Command:
+    @click.command("reach")
+    @click.argument("node")
+    @click.option("--max-depth", type=click.IntRange(1, 20), default=6, show_default=True)
+    @click.option(
+        "--alternatives", type=click.IntRange(0, 20), default=2, show_default=True, help="More chains per node."
+    )
+    @_common
+    @click.pass_context
+    def reach_command(
+        ctx: click.Context,
+        node: str,
+        max_depth: int,
+        alternatives: int,
+        snapshot_ref: str,
+        at_text: str | None,
+        rebuild: bool,
+        jobs: int | None,
+        as_json: bool,
+    ) -> None:
+        """What NODE (an identity, a workload, or ISSUER|SUBJECT) can obtain, directly or through a chain."""
+        snapshot = load(ctx, snapshot_ref)
+        graph, at = graph_of(ctx, snapshot, open_store, at=parse_at(at_text), rebuild=rebuild, jobs=jobs)
+        known = set(graph.nodes) | {p.id for p in snapshot.principals} | {w.id for w in snapshot.workloads}
+        if node not in known and "|" not in node:
+            raise click.ClickException(
+                f"{node!r} is no identity, workload or node of the graph of snapshot {snapshot.id}: give an id "
+                "as `iamdrift export` lists them, or an external identity as ISSUER|SUBJECT"
+            )
+        chains = graph.reach(node, max_depth, alternatives)
+        if as_json:
+            data = {**_header(snapshot, at), "from": node, "reaches": [c.to_json() for c in chains]}
+            click.echo(json.dumps(data, indent=2))
+            return
+        label = node_labeller(snapshot)
+        out = render.console()
+        if not chains:
+            out.print(f"{label(node)} reaches nothing through the edges this graph knows")
+        for chain in chains:
+            out.print(describe_chain(chain, graph, label))
+
+    return reach_command
+
+
+def _paths_command(load: LoadSnapshot, open_store: OpenStore) -> click.Command:
+    @click.command("paths")
+    @click.option("--to-admin", is_flag=True, required=True, help="Chains that end at admin-equivalence.")
+    @click.option("--from", "start", metavar="ID", help="Only chains from this node.")
+    @click.option("--max-depth", type=click.IntRange(1, 20), default=6, show_default=True)
+    @_common
+    @click.pass_context
+    def paths_command(
+        ctx: click.Context,
+        to_admin: bool,
+        start: str | None,
+        max_depth: int,
+        snapshot_ref: str,
+        at_text: str | None,
+        rebuild: bool,
+        jobs: int | None,
+        as_json: bool,
+    ) -> None:
+        """Every identity or workload that is not admin-equivalent, with a chain to one that is (or to
+        admin over itself, by changing its own permissions)."""
+        snapshot = load(ctx, snapshot_ref)
+        graph, at = graph_of(ctx, snapshot, open_store, at=parse_at(at_text), rebuild=rebuild, jobs=jobs)
+        chains = graph.paths_to_admin(start, max_depth)
+        if as_json:
+            admins = [a.to_json() for a in graph.admins.values()]
+            data = {**_header(snapshot, at), "admins": admins, "paths": [c.to_json() for c in chains]}
+            click.echo(json.dumps(data, indent=2))
+            return
+        print_paths(render.console(), snapshot, graph, chains=chains)
+
+    return paths_command
+
+
+def print_paths(
+    out: Console, snapshot: Snapshot, graph: MintGraph, *, chains: list[Chain] | None = None, limit: int | None = None
+) -> None:
+    """The chains to admin, one line each, most dangerous first (the first ``limit`` of them)."""
+    chains = graph.paths_to_admin() if chains is None else chains
+    label = node_labeller(snapshot)
+    shown = chains if limit is None else chains[:limit]
+    more = f" (the first {len(shown)} shown; `iamdrift paths --to-admin` lists all)" if len(shown) < len(chains) else ""
+    out.print(
+        f"{len(graph.admins)} admin-equivalent identities; {len(chains)} chains to admin, most dangerous first{more}:"
+    )
+    if not chains:
+        out.print("  no chain to admin through the edges this graph knows")
+    for chain in shown:
+        out.print(describe_chain(chain, graph, label))
+
+
+def who_can_chains(
+    open_store: OpenStore,
+) -> Callable[[click.Context, Estate, tuple[Answer, ...], datetime | None], list[dict[str, Any]]]:
+    """For ``who-can``: each node with a chain to a principal the direct answers allow (or might),
+    its shortest chain (proven preferred) to the nearest of them. ``decision`` is ``allowed`` when
+    the chain is proven and the answer at its end allowed, else ``unknown``."""
+
+    def chains(
+        ctx: click.Context, estate: Estate, answers: tuple[Answer, ...], at: datetime | None
+    ) -> list[dict[str, Any]]:
+        live = {a.principal: a for a in answers if a.decision in (Decision.ALLOWED, Decision.UNKNOWN)}
+        if not live:
+            return []
+        graph, graph_at = graph_of(ctx, estate.snapshot, open_store, at=at)
+        label = node_labeller(estate.snapshot)
+        best: dict[str, tuple[Chain, Answer]] = {}
+        for principal, answer in live.items():
+            for chain in graph.reaching(principal):
+                if chain.source in live or chain.edges[0].mechanism == TOKEN_JOIN:
+                    continue  # a token matching a wider pattern: the pattern's own row stands for it
+                kept = best.get(chain.source)
+                if kept is None or _better(chain, answer, *kept):
+                    best[chain.source] = (chain, answer)
+        out = []
+        for source, (chain, answer) in best.items():
+            allowed = chain.status is EdgeStatus.PROVEN and answer.decision is Decision.ALLOWED
+            out.append(
+                {
+                    "principal": source,
+                    "decision": "allowed" if allowed else "unknown",
+                    "direct": False,
+                    "via": answer.principal,
+                    "graph_at": graph_at.isoformat().replace("+00:00", "Z"),
+                    "chain": [e.to_json() for e in chain.edges],
+                    "summary": describe_chain(chain, graph, label).plain.strip(),
+                }
+            )
+        return sorted(out, key=lambda d: (d["decision"] != "allowed", len(d["chain"]), d["principal"]))
+
+    return chains
+
+
+def _better(chain: Chain, answer: Answer, kept: Chain, kept_answer: Answer) -> bool:
+    def rank(c: Chain, a: Answer) -> tuple[bool, int]:
+        return (not (c.status is EdgeStatus.PROVEN and a.decision is Decision.ALLOWED), len(c.edges))
+
+    return rank(chain, answer) < rank(kept, kept_answer)
+
+
+def describe_chain(chain: Chain, graph: MintGraph, label: Callable[[str], str] = str) -> Text:
+    """``[proven] start → node → node ⇒ admin (mechanism + mechanism) [conditions]``: one line."""
+    steps = [label(chain.source), *(label(e.target) for e in chain.edges if e.target != e.source)]
+    text = " → ".join(steps)
+    if graph.is_admin_end(chain):
+        text += " ⇒ admin"
+    mechanisms = " + ".join(e.mechanism for e in chain.edges)
+    conditions = [e.condition for e in chain.edges if e.condition]
+    status = "proven" if chain.status is EdgeStatus.PROVEN else "unknown"
+    tail = f"  [{'; '.join(conditions)}]" if conditions else ""
+    return render.styled((f"{status:7}", "bold"), f" {text}  ({mechanisms}){tail}")
+
+
+__all__ = ["default_jobs", "describe_chain", "graph_of", "graph_summary", "print_paths", "register", "who_can_chains"]

@@ -1,0 +1,376 @@
+"""Azure edges of the mint graph, and its admins.
+
+Edges (``source`` can obtain the credentials of, or act as, ``target``; node ids are Entra object
+ids, lower-cased ARM resource ids and ``ISSUER|SUBJECT``). One convention throughout: a principal
+reaches a *workload* by the action that runs code in it, and the workload reaches each identity it
+holds by ``runs-as``.
+
+- **runs-as**: a workload holds each managed identity in its ``principal_ids``:
+  ``WORKLOAD_ID -> IDENTITY_ID``, a :class:`Fact`.
+- **federated-credential**: an active federated identity credential of a user-assigned identity
+  or of an application trusts tokens of ``issuer`` with a subject: ``ISSUER|SUBJECT -> IDENTITY``
+  (for an application, its tenant service principal, which tokens are issued to; the application
+  object itself when the snapshot links no SP), a :class:`Fact`; condition ``audience ...`` when
+  the credential names audiences, and the credential's own ``condition`` (a flexible credential's
+  claims expression) too. A credential that does not constrain the subject is ``ISSUER|*``.
+- **code execution**: on a workload that holds an identity, ``estate.who_can`` of each action in
+  :data:`EXECUTE` (VM and scale-set run command and extensions, site write / publishing profile /
+  config write, Logic App workflow write); Automation needs *both* runbook write and job write,
+  asked with ``estate.can`` for each holder of the first (a second permission proven denied:
+  no edge). Each principal allowed (or unknown) is an edge ``P -> WORKLOAD_ID``.
+- **grant yourself anything**: ``Microsoft.Authorization/roleAssignments/write`` or
+  ``roleDefinitions/write`` allowed (or unknown) at a subscription or management group:
+  ``P -> P`` with ``escalates``.
+- **Entra owners** (where collected): an owner of an application or service principal can add
+  credentials to it: ``OWNER -> SP``, a :class:`Fact`. An object whose owners were not read in full
+  (``owners_known`` not True) gets no edge from the unread owners: this module cannot name them, so
+  such gaps are the snapshot's coverage entries, not edges.
+- **Entra directory roles and Graph application permissions** (facts of the snapshot: the
+  simulator's engine decides Azure RBAC, not Entra): Global Administrator, Privileged Role
+  Administrator, ``RoleManagement.ReadWrite.Directory`` and ``AppRoleAssignment.ReadWrite.All``
+  can grant themselves any directory role or permission: ``P -> P`` with ``escalates``; Global
+  Administrator, Application Administrator, Cloud Application Administrator and
+  ``Application.ReadWrite.All`` can add credentials to any application: ``P -> SP`` for every
+  service principal the snapshot links to an application. A PIM eligible directory role gives the
+  same edges with condition ``only after PIM activation``. Directory roles scoped below the tenant
+  (``directoryScopeId`` other than ``/``) are left out.
+
+Admins: ``Microsoft.Authorization/roleAssignments/write`` on a subscription or management group,
+proven allowed (``who_can`` per scope, allowed answers only): admin of that scope (Owner and User
+Access Administrator hold it); active Entra Global Administrators and Privileged Role
+Administrators: admin of the tenant.
+
+- **attach an identity**: ``Microsoft.ManagedIdentity/userAssignedIdentities/assign/action`` on a
+  user-assigned identity (``who_can``) together with write on a compute workload the snapshot lists
+  (a VM, scale set or site; ``can`` per holder of the first, the first workload allowed wins, else
+  the first unknown): ``P -> IDENTITY``, mechanism ``assign/action+<write>``. Creating new compute is
+  not weighed (the snapshot names no resource to be created).
+
+Not done here: Azure RBAC PIM eligible assignments (a what-if with the eligibility made active).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from models import Cloud, CredentialKind, PolicyKind, Principal, PrincipalKind, ScopeKind, WorkloadKind
+from simulator.core import Admin, Answer, Edge, Estate, Fact, edge_from
+from simulator.core.decision import Decision
+
+RUNS_AS = "runs-as"
+FEDERATED = "federated-credential"
+OWNER = "owner-adds-credential"
+RUN_COMMAND = "Microsoft.Compute/virtualMachines/runCommand/action"
+VM_EXTENSION = "Microsoft.Compute/virtualMachines/extensions/write"
+VMSS_RUN_COMMAND = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action"
+VMSS_EXTENSION = "Microsoft.Compute/virtualMachineScaleSets/extensions/write"
+SITE_WRITE = "Microsoft.Web/sites/write"
+SITE_PUBLISH_PROFILE = "Microsoft.Web/sites/publishxml/action"
+SITE_CONFIG = "Microsoft.Web/sites/config/write"
+LOGIC_WRITE = "Microsoft.Logic/workflows/write"
+RUNBOOK_WRITE = "Microsoft.Automation/automationAccounts/runbooks/write"
+JOB_WRITE = "Microsoft.Automation/automationAccounts/jobs/write"
+_SITE = (SITE_WRITE, SITE_PUBLISH_PROFILE, SITE_CONFIG)
+#: What gives code execution in a workload of each kind, one action alone.
+EXECUTE: dict[WorkloadKind, tuple[str, ...]] = {
+    WorkloadKind.AZURE_VM: (RUN_COMMAND, VM_EXTENSION),
+    WorkloadKind.AZURE_VM_SCALE_SET: (VMSS_RUN_COMMAND, VMSS_EXTENSION),
+    WorkloadKind.AZURE_APP_SERVICE: _SITE,
+    WorkloadKind.AZURE_FUNCTION: _SITE,
+    WorkloadKind.AZURE_LOGIC_APP: (LOGIC_WRITE,),
+}
+#: Code execution that needs two actions together: write a runbook, then start it as a job.
+EXECUTE_BOTH: dict[WorkloadKind, tuple[str, str]] = {
+    WorkloadKind.AZURE_AUTOMATION_ACCOUNT: (RUNBOOK_WRITE, JOB_WRITE),
+}
+ASSIGN_ROLES = "Microsoft.Authorization/roleAssignments/write"
+ASSIGN_IDENTITY = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
+#: The write that attaches an identity to compute of each kind.
+COMPUTE_WRITE: dict[WorkloadKind, str] = {
+    WorkloadKind.AZURE_VM: "Microsoft.Compute/virtualMachines/write",
+    WorkloadKind.AZURE_VM_SCALE_SET: "Microsoft.Compute/virtualMachineScaleSets/write",
+    WorkloadKind.AZURE_APP_SERVICE: SITE_WRITE,
+    WorkloadKind.AZURE_FUNCTION: SITE_WRITE,
+}
+WRITE_ROLES = "Microsoft.Authorization/roleDefinitions/write"
+ADMIN_SCOPES = (ScopeKind.SUBSCRIPTION, ScopeKind.MANAGEMENT_GROUP)
+ACTIVATION = "only after PIM activation"
+#: Directory role template ids.
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+PRIVILEGED_ROLE_ADMIN = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+APPLICATION_ADMIN = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+CLOUD_APPLICATION_ADMIN = "158c047a-c907-4556-b7ef-446551a6b5f7"
+ROLE_NAMES = {
+    GLOBAL_ADMIN: "Global Administrator",
+    PRIVILEGED_ROLE_ADMIN: "Privileged Role Administrator",
+    APPLICATION_ADMIN: "Application Administrator",
+    CLOUD_APPLICATION_ADMIN: "Cloud Application Administrator",
+}
+#: Directory roles and Graph permissions that can grant their holder anything in the directory.
+ESCALATING_ROLES = frozenset({GLOBAL_ADMIN, PRIVILEGED_ROLE_ADMIN})
+ESCALATING_PERMISSIONS = frozenset({"RoleManagement.ReadWrite.Directory", "AppRoleAssignment.ReadWrite.All"})
+#: ... and those that can add credentials to any application.
+CREDENTIAL_ROLES = frozenset({GLOBAL_ADMIN, APPLICATION_ADMIN, CLOUD_APPLICATION_ADMIN})
+CREDENTIAL_PERMISSIONS = frozenset({"Application.ReadWrite.All"})
+TENANT_ADMIN_ROLES = ESCALATING_ROLES
+
+
+def find_edges(estate: Estate) -> list[Edge]:
+    return [
+        *_workload_edges(estate),
+        *_federated_edges(estate),
+        *_execution_edges(estate),
+        *_role_assignment_edges(estate),
+        *_attach_edges(estate),
+        *_owner_edges(estate),
+        *_entra_edges(estate),
+    ]
+
+
+def find_admins(estate: Estate) -> list[Admin]:
+    admins: list[Admin] = []
+    for scope in estate.snapshot.scopes:
+        if scope.cloud is not Cloud.AZURE or scope.kind not in ADMIN_SCOPES:
+            continue
+        for a in estate.who_can(estate.ask(None, ASSIGN_ROLES, scope.id)):
+            if a.decision is Decision.ALLOWED:
+                why = f"{ASSIGN_ROLES} at {scope.id} ({scope.name}) is allowed: it can assign itself any role there"
+                admins.append(Admin(id=a.principal, cloud=Cloud.AZURE, scope=scope.id, why=why, answer=a))
+    for grant in _entra_grants(estate):
+        if not grant.eligible and grant.role in TENANT_ADMIN_ROLES:
+            why = f"holds Entra directory role {ROLE_NAMES[grant.role]} ({grant.policy}) across the tenant"
+            admins.append(Admin(id=grant.principal, cloud=Cloud.AZURE, scope=grant.tenant, why=why))
+    return admins
+
+
+def _workload_edges(estate: Estate) -> list[Edge]:
+    snapshot = estate.snapshot
+    edges = []
+    for w in snapshot.workloads:
+        if w.cloud is not Cloud.AZURE:
+            continue
+        for identity in w.principal_ids:
+            fact = Fact(
+                what=f"{w.kind.value} {w.name} holds managed identity {identity}",
+                source=f"snapshot {snapshot.id}: workload {w.id}",
+            )
+            edges.append(Edge(source=w.id, target=identity, cloud=Cloud.AZURE, mechanism=RUNS_AS, facts=(fact,)))
+    return edges
+
+
+def _federated_edges(estate: Estate) -> list[Edge]:
+    snapshot = estate.snapshot
+    kinds = (
+        PrincipalKind.AZURE_MANAGED_IDENTITY,
+        PrincipalKind.AZURE_SERVICE_PRINCIPAL,
+        PrincipalKind.AZURE_APPLICATION,
+    )
+    holders = {p.id: p for p in snapshot.principals if p.cloud is Cloud.AZURE and p.kind in kinds}
+    edges = []
+    for c in snapshot.credentials:
+        if c.kind is not CredentialKind.FEDERATED or not c.active or c.principal_id not in holders or not c.issuer:
+            continue
+        holder = holders[c.principal_id]
+        target = _acting_principal(holder)
+        name = c.id.rstrip("/").rsplit("/", 1)[-1]
+        conditions = [x for x in (_audience_condition(c.audiences), c.condition and f"claims {c.condition}") if x]
+        for subject in c.subjects if c.subjects is not None else ("*",):
+            said = "any subject" if c.subjects is None else f"subject {subject}"
+            fact = Fact(
+                what=f"federated credential {name} of {holder.name} trusts {c.issuer}, {said}",
+                source=f"snapshot {snapshot.id}: credential {c.id}",
+            )
+            edges.append(
+                Edge(
+                    source=f"{c.issuer}|{subject}",
+                    target=target,
+                    cloud=Cloud.AZURE,
+                    mechanism=FEDERATED,
+                    facts=(fact,),
+                    condition="; ".join(conditions) or None,
+                )
+            )
+    return edges
+
+
+def _acting_principal(p: Principal) -> str:
+    """Who tokens are issued to: an application's service principal, else the principal itself."""
+    if p.kind is PrincipalKind.AZURE_APPLICATION:
+        return p.attributes.get("servicePrincipalId") or p.id
+    return p.id
+
+
+def _audience_condition(audiences: Sequence[str]) -> str | None:
+    if not audiences:
+        return None
+    if len(audiences) == 1:
+        return f"audience {audiences[0]}"
+    return "audience one of " + ", ".join(audiences)
+
+
+def _execution_edges(estate: Estate) -> list[Edge]:
+    edges = []
+    for w in estate.snapshot.workloads:
+        if w.cloud is not Cloud.AZURE or not w.principal_ids:
+            continue
+        for action in EXECUTE.get(w.kind, ()):
+            for a in estate.who_can(estate.ask(None, action, w.id)):
+                edges.extend(_edge(a.principal, w.id, action, [a]))
+        if w.kind in EXECUTE_BOTH:
+            first, second = EXECUTE_BOTH[w.kind]
+            for a in estate.who_can(estate.ask(None, first, w.id)):
+                b = estate.can(estate.ask(a.principal, second, w.id))
+                edges.extend(_edge(a.principal, w.id, f"{first}+{second}", [a, b]))
+    return edges
+
+
+def _role_assignment_edges(estate: Estate) -> list[Edge]:
+    """``P -> P`` escalates: P may write role assignments or role definitions at a subscription or
+    management group (grant itself any role there)."""
+    edges = []
+    for scope in estate.snapshot.scopes:
+        if scope.cloud is not Cloud.AZURE or scope.kind not in ADMIN_SCOPES:
+            continue
+        for action in (ASSIGN_ROLES, WRITE_ROLES):
+            for a in estate.who_can(estate.ask(None, action, scope.id)):
+                edges.extend(_edge(a.principal, a.principal, action, [a], escalates=True))
+    return edges
+
+
+def _attach_edges(estate: Estate) -> list[Edge]:
+    """``P -> IDENTITY``: P may assign the user-assigned identity and write compute to attach it to."""
+    snapshot = estate.snapshot
+    compute = [(w.id, COMPUTE_WRITE[w.kind]) for w in snapshot.workloads if w.kind in COMPUTE_WRITE]
+    edges = []
+    for p in snapshot.principals:
+        resource = p.attributes.get("resourceId")
+        if p.kind is not PrincipalKind.AZURE_MANAGED_IDENTITY or p.attributes.get("identityType") != "UserAssigned":
+            continue
+        if not resource or not compute:
+            continue
+        for a in estate.who_can(estate.ask(None, ASSIGN_IDENTITY, resource)):
+            best: Answer | None = None
+            for workload_id, action in compute:
+                b = estate.can(estate.ask(a.principal, action, workload_id))
+                if b.decision is Decision.ALLOWED:
+                    best = b
+                    break
+                if b.decision is Decision.UNKNOWN and best is None:
+                    best = b
+            if best is not None:
+                edges.extend(_edge(a.principal, p.id, f"{ASSIGN_IDENTITY}+{best.ask.action}", [a, best]))
+    return edges
+
+
+def _owner_edges(estate: Estate) -> list[Edge]:
+    """``OWNER -> SP``: an owner of an application or service principal can add it a credential."""
+    snapshot = estate.snapshot
+    edges = []
+    for p in snapshot.principals:
+        if p.cloud is not Cloud.AZURE or p.kind not in (
+            PrincipalKind.AZURE_APPLICATION,
+            PrincipalKind.AZURE_SERVICE_PRINCIPAL,
+        ):
+            continue
+        target = _acting_principal(p)
+        for owner in p.owners:
+            fact = Fact(
+                what=f"{owner} owns {p.kind.value} {p.name}: it can add a credential to it",
+                source=f"snapshot {snapshot.id}: principal {p.id} owners",
+            )
+            edges.append(Edge(source=owner, target=target, cloud=Cloud.AZURE, mechanism=OWNER, facts=(fact,)))
+    return edges
+
+
+class _Grant:
+    """An Entra grant: a directory role (``role``, its template id) or a Graph permission."""
+
+    def __init__(self, *, principal: str, role: str, policy: str, tenant: str, eligible: bool, label: str) -> None:
+        self.principal = principal
+        self.role = role
+        self.policy = policy
+        self.tenant = tenant
+        self.eligible = eligible
+        self.label = label
+
+
+def _entra_grants(estate: Estate) -> list[_Grant]:
+    out = []
+    for pol in estate.snapshot.policies:
+        if pol.cloud is not Cloud.AZURE:
+            continue
+        attrs = pol.attributes
+        principal = attrs.get("principalId")
+        if not principal:
+            continue
+        if pol.kind in (PolicyKind.ENTRA_DIRECTORY_ROLE_ASSIGNMENT, PolicyKind.ENTRA_ELIGIBLE_ROLE_ASSIGNMENT):
+            if attrs.get("directoryScopeId", "/") != "/":
+                continue  # scoped to an administrative unit or one object: not tenant-wide
+            role = attrs.get("roleTemplateId") or attrs.get("roleDefinitionId", "")
+            eligible = pol.kind is PolicyKind.ENTRA_ELIGIBLE_ROLE_ASSIGNMENT
+            label = f"directory role {attrs.get('roleName', role)}"
+            out.append(
+                _Grant(
+                    principal=principal, role=role, policy=pol.id, tenant=pol.scope_id, eligible=eligible, label=label
+                )
+            )
+        elif pol.kind is PolicyKind.ENTRA_APP_ROLE_ASSIGNMENT and attrs.get("appRoleValue"):
+            value = attrs["appRoleValue"]
+            label = f"Graph application permission {value}"
+            out.append(
+                _Grant(principal=principal, role=value, policy=pol.id, tenant=pol.scope_id, eligible=False, label=label)
+            )
+    return out
+
+
+def _entra_edges(estate: Estate) -> list[Edge]:
+    snapshot = estate.snapshot
+    apps = [p for p in snapshot.principals if p.cloud is Cloud.AZURE and p.kind is PrincipalKind.AZURE_APPLICATION]
+    edges = []
+    for g in _entra_grants(estate):
+        condition = ACTIVATION if g.eligible else None
+        held = "is eligible for" if g.eligible else "holds"
+        source = f"snapshot {snapshot.id}: {g.policy}"
+        if g.role in ESCALATING_ROLES or g.role in ESCALATING_PERMISSIONS:
+            fact = Fact(what=f"{g.principal} {held} {g.label}: it can grant itself any directory role", source=source)
+            edges.append(
+                Edge(
+                    source=g.principal,
+                    target=g.principal,
+                    cloud=Cloud.AZURE,
+                    mechanism=g.label,
+                    facts=(fact,),
+                    condition=condition,
+                    escalates=True,
+                )
+            )
+        if g.role in CREDENTIAL_ROLES or g.role in CREDENTIAL_PERMISSIONS:
+            for app in apps:
+                target = _acting_principal(app)
+                if target == g.principal:
+                    continue
+                fact = Fact(
+                    what=f"{g.principal} {held} {g.label}: it can add a credential to application {app.name}",
+                    source=source,
+                )
+                edges.append(
+                    Edge(
+                        source=g.principal,
+                        target=target,
+                        cloud=Cloud.AZURE,
+                        mechanism=f"{g.label}+add credential",
+                        facts=(fact,),
+                        condition=condition,
+                    )
+                )
+    return edges
+
+
+def _edge(
+    source: str, target: str, mechanism: str, answers: Sequence[Answer], *, escalates: bool = False
+) -> list[Edge]:
+    edge = edge_from(source, target, Cloud.AZURE, mechanism, answers, escalates=escalates)
+    return [edge] if edge is not None else []
+
+
+__all__ = ["find_admins", "find_edges"]

@@ -1,0 +1,176 @@
+"""Azure mint-graph edges on the demo estate, and on variants of it built here for the negative cases."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from models import Attachment, AttachmentKind, Cloud, Policy, PolicyKind, Snapshot
+from scanner.files import scan_files
+from simulator.azure.edges import (
+    ACTIVATION,
+    ASSIGN_IDENTITY,
+    ASSIGN_ROLES,
+    FEDERATED,
+    JOB_WRITE,
+    OWNER,
+    RUN_COMMAND,
+    RUNBOOK_WRITE,
+    RUNS_AS,
+    find_admins,
+    find_edges,
+)
+from simulator.core import Edge, EdgeStatus
+from simulator.engines import open_estate
+from tests.conftest import REPO
+from tests.simulator.azure.helpers import deny_assignment
+
+DEMO_AZURE = REPO / "fixtures" / "demo" / "azure"
+AT = datetime(2025, 6, 2, 12, tzinfo=UTC)
+PROD = "/subscriptions/1c6a9e42-7b3d-4f8e-a5c1-2d9b8e7f6a30"
+GITHUB = "https://token.actions.githubusercontent.com"
+SHOP_DEPLOY = "102f1004-b71f-42e7-af38-823b6bddd7b8"
+RELEASE_BOT_SP = "1de1aadc-ad52-472b-b04b-952b1da0ff4e"
+TERRAFORM_SP = "ac4609f8-70c1-4f49-bd09-cffdfba0ab09"
+ALICE = "f02b8c5e-aa64-41d3-a881-38017bbaa9ef"
+BOB = "2aad1c83-3cb6-46ab-88ac-51c0c4d4dc0e"
+CAROL = "6448bee1-c25d-425a-a7b3-23f19866ee77"
+SECURITY_TEAM = "28ccefde-6145-4574-95cb-20a5f6a7b605"
+IDM_SYNC_SP = "e339cd93-1b6a-40ad-9546-fb7eff1894fd"
+EVERYONE = "00000000-0000-0000-0000-000000000000"
+
+
+@functools.cache
+def demo() -> Snapshot:
+    return scan_files([DEMO_AZURE])
+
+
+def edges_of(snapshot: Snapshot) -> list[Edge]:
+    return find_edges(open_estate(snapshot, at=AT))
+
+
+def workload(name: str) -> str:
+    return next(w.id for w in demo().workloads if w.name == name)
+
+
+def with_deny(snapshot: Snapshot, actions: list[str]) -> Snapshot:
+    """``snapshot`` plus a deny assignment of ``actions`` to everyone on the prod subscription."""
+    doc = deny_assignment("edge-test-deny", PROD, actions=actions)
+    policy = Policy(
+        id=doc["id"].lower(),
+        cloud=Cloud.AZURE,
+        kind=PolicyKind.AZURE_DENY_ASSIGNMENT,
+        name="edge-test-deny",
+        scope_id=PROD,
+        document=doc,
+    )
+    attachment = Attachment(policy_id=policy.id, target_id=PROD, kind=AttachmentKind.DENY)
+    return replace(snapshot, policies=(*snapshot.policies, policy), attachments=(*snapshot.attachments, attachment))
+
+
+def find(edges: list[Edge], source: str, target: str, mechanism: str) -> list[Edge]:
+    return [e for e in edges if e.source == source and e.target == target and e.mechanism == mechanism]
+
+
+def test_runs_as_and_github_federated_credential_on_user_assigned_identity() -> None:
+    edges = edges_of(demo())
+    vm = workload("vm-shop-web-1")
+    assert find(edges, vm, SHOP_DEPLOY, RUNS_AS)
+    subject = f"{GITHUB}|repo:example/deploy:ref:refs/heads/main"
+    [fed] = find(edges, subject, SHOP_DEPLOY, FEDERATED)
+    assert fed.status is EdgeStatus.PROVEN
+    assert fed.condition == "audience api://AzureADTokenExchange"
+
+
+def test_application_federated_credential_reaches_its_service_principal() -> None:
+    edges = edges_of(demo())
+    [fed] = [e for e in edges if e.mechanism == FEDERATED and e.target == RELEASE_BOT_SP]
+    assert fed.source == f"{GITHUB}|repo:example/release:*"
+    assert fed.condition is not None and "claims['sub'] matches" in fed.condition
+
+
+def test_run_command_on_a_vm_proven_for_the_owner_and_blocked_by_a_deny_assignment() -> None:
+    vm = workload("vm-shop-web-1")
+    [edge] = find(edges_of(demo()), RELEASE_BOT_SP, vm, RUN_COMMAND)
+    assert edge.status is EdgeStatus.PROVEN
+    assert edge.answers[0].witness is not None
+    denied = edges_of(with_deny(demo(), [RUN_COMMAND]))
+    assert not find(denied, RELEASE_BOT_SP, vm, RUN_COMMAND)
+
+
+def test_automation_needs_both_runbook_write_and_job_write() -> None:
+    account = workload("aa-ops-prod")
+    mechanism = f"{RUNBOOK_WRITE}+{JOB_WRITE}"
+    proven = [e for e in find(edges_of(demo()), RELEASE_BOT_SP, account, mechanism) if e.status is EdgeStatus.PROVEN]
+    assert proven and len(proven[0].answers) == 2
+    # Denying only the second permission removes the edge: the first alone runs nothing.
+    assert not find(edges_of(with_deny(demo(), [JOB_WRITE])), RELEASE_BOT_SP, account, mechanism)
+
+
+def test_role_assignment_write_escalates_and_admins() -> None:
+    edges = edges_of(demo())
+    [edge] = [e for e in find(edges, TERRAFORM_SP, TERRAFORM_SP, ASSIGN_ROLES) if e.status is EdgeStatus.PROVEN]
+    assert edge.escalates
+    admins = find_admins(open_estate(demo(), at=AT))
+    assert any(a.id == TERRAFORM_SP and a.scope == PROD for a in admins)
+    # Not an admin where it holds nothing: the dev subscription.
+    assert not any(a.id == TERRAFORM_SP and a.scope != PROD for a in admins)
+    denied = open_estate(with_deny(demo(), [ASSIGN_ROLES]), at=AT)
+    assert not any(a.id == TERRAFORM_SP and a.scope == PROD for a in find_admins(denied))
+    assert not [
+        e for e in find(find_edges(denied), TERRAFORM_SP, TERRAFORM_SP, ASSIGN_ROLES) if e.status is EdgeStatus.PROVEN
+    ]
+
+
+def test_owners_can_add_credentials_and_unread_owners_give_no_fact() -> None:
+    edges = edges_of(demo())
+    [edge] = find(edges, CAROL, TERRAFORM_SP, OWNER)
+    assert edge.facts and not edge.answers
+    stripped = replace(demo(), principals=tuple(replace(p, owners=(), owners_known=None) for p in demo().principals))
+    assert not [e for e in edges_of(stripped) if e.mechanism == OWNER]
+
+
+def test_entra_roles_and_graph_permissions() -> None:
+    edges = edges_of(demo())
+    [ga] = find(edges, ALICE, ALICE, "directory role Global Administrator")
+    assert ga.escalates
+    assert ga.condition is None
+    # Cloud Application Administrator adds credentials to applications, but grants no directory role.
+    assert [e for e in edges if e.source == BOB and e.target == TERRAFORM_SP]
+    assert not [e for e in edges if e.source == BOB and e.target == BOB and "directory role" in e.mechanism]
+    [pra] = [e for e in edges if e.source == SECURITY_TEAM and "Privileged Role Administrator" in e.mechanism]
+    assert pra.escalates and pra.condition == ACTIVATION
+    assert [e for e in edges if e.source == IDM_SYNC_SP and "RoleManagement.ReadWrite.Directory" in e.mechanism]
+    admins = find_admins(open_estate(demo(), at=AT))
+    tenant_admins = {a.id for a in admins if not a.scope.startswith("/")}
+    assert ALICE in tenant_admins
+    assert SECURITY_TEAM not in tenant_admins  # eligible only: not an admin until activated
+
+
+def test_a_deny_of_everything_on_a_subscription_removes_its_rbac_edges() -> None:
+    before = [e for e in edges_of(demo()) if any(a.ask.resource.startswith(PROD) for a in e.answers)]
+    assert before
+    after = edges_of(with_deny(demo(), ["*"]))
+    assert not [e for e in after if any(a.ask.resource.startswith(PROD) for a in e.answers)]
+    # Facts do not rest on RBAC: the runs-as and federated edges stay.
+    assert find(after, workload("vm-shop-web-1"), SHOP_DEPLOY, RUNS_AS)
+
+
+def test_attaching_a_user_assigned_identity_needs_assign_and_a_compute_write() -> None:
+    def attach(edges: list[Edge]) -> list[Edge]:
+        return [
+            e
+            for e in edges
+            if e.source == TERRAFORM_SP and e.target == SHOP_DEPLOY and e.mechanism.startswith(ASSIGN_IDENTITY)
+        ]
+
+    [edge] = attach(edges_of(demo()))
+    assert edge.status is EdgeStatus.PROVEN and len(edge.answers) == 2
+    assert not attach(edges_of(with_deny(demo(), [ASSIGN_IDENTITY])))
+    # With every compute write in prod denied, no compute there can carry the identity: what remains
+    # (if anything) rests on compute outside prod, and is not proven from the deny-free demo.
+    writes = ["Microsoft.Compute/virtualMachines/write", "Microsoft.Compute/virtualMachineScaleSets/write"]
+    left = attach(edges_of(with_deny(demo(), [*writes, "Microsoft.Web/sites/write"])))
+    assert all(not e.answers[1].ask.resource.startswith(PROD) for e in left)
+    assert edge.answers[1].ask.resource.startswith(PROD)
