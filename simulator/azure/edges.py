@@ -46,15 +46,31 @@ Administrators: admin of the tenant.
   the first unknown): ``P -> IDENTITY``, mechanism ``assign/action+<write>``. Creating new compute is
   not weighed (the snapshot names no resource to be created).
 
-Not done here: Azure RBAC PIM eligible assignments (a what-if with the eligibility made active).
+- **PIM-eligible Azure role assignments**: a what-if. The snapshot with every eligible assignment
+  made active (the same document attached as an assignment) is asked the same questions; each edge
+  it gives that the snapshot as it is does not is kept, with condition ``only after PIM
+  activation``. An eligibility whose ``endDateTime`` is before the request time is left out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 
-from models import Cloud, CredentialKind, PolicyKind, Principal, PrincipalKind, ScopeKind, WorkloadKind
-from simulator.core import Admin, Answer, Edge, Estate, Fact, edge_from
+from models import (
+    AttachmentKind,
+    Cloud,
+    CredentialKind,
+    PolicyKind,
+    Principal,
+    PrincipalKind,
+    ScopeKind,
+    Snapshot,
+    WorkloadKind,
+)
+from simulator.azure.engine import AzureEngine
+from simulator.core import Admin, Answer, Edge, EdgeStatus, Estate, Fact, edge_from
 from simulator.core.decision import Decision
 
 RUNS_AS = "runs-as"
@@ -116,15 +132,69 @@ TENANT_ADMIN_ROLES = ESCALATING_ROLES
 
 
 def find_edges(estate: Estate) -> list[Edge]:
+    edges = [*_rbac_edges(estate), *_owner_edges(estate), *_entra_edges(estate)]
+    return edges + _eligible_edges(estate, edges)
+
+
+def _rbac_edges(estate: Estate) -> list[Edge]:
+    """The edges Azure role assignments (and the snapshot's facts) give."""
     return [
         *_workload_edges(estate),
         *_federated_edges(estate),
         *_execution_edges(estate),
         *_role_assignment_edges(estate),
         *_attach_edges(estate),
-        *_owner_edges(estate),
-        *_entra_edges(estate),
     ]
+
+
+def activated(snapshot: Snapshot, at: datetime) -> Snapshot | None:
+    """``snapshot`` with each PIM-eligible Azure role assignment that has not ended by ``at`` made
+    active; None when there is none."""
+    eligible = {
+        p.id
+        for p in snapshot.policies
+        if p.kind is PolicyKind.AZURE_ELIGIBLE_ASSIGNMENT and not _ended(p.attributes.get("endDateTime"), at)
+    }
+    if not eligible:
+        return None
+    policies = tuple(replace(p, kind=PolicyKind.AZURE_ASSIGNMENT) if p.id in eligible else p for p in snapshot.policies)
+    attachments = tuple(
+        replace(a, kind=AttachmentKind.ASSIGNMENT) if a.policy_id in eligible else a for a in snapshot.attachments
+    )
+    return replace(snapshot, policies=policies, attachments=attachments)
+
+
+def _ended(end: object, at: datetime) -> bool:
+    """An eligibility's ``endDateTime`` lies before ``at`` (one without an end, or an unreadable
+    one, has not ended)."""
+    if not isinstance(end, str) or not end:
+        return False
+    try:
+        when = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return when.tzinfo is not None and when < at
+
+
+def _azure_only(snapshot: Snapshot, at: datetime) -> AzureEngine:
+    return AzureEngine(snapshot, at)
+
+
+def _eligible_edges(estate: Estate, edges: Sequence[Edge]) -> list[Edge]:
+    after = activated(estate.snapshot, estate.at)
+    if after is None:
+        return []
+    proven = {(e.source, e.target, e.mechanism) for e in edges if e.status is EdgeStatus.PROVEN}
+    unknown = {(e.source, e.target, e.mechanism) for e in edges if e.status is EdgeStatus.UNKNOWN}
+    what_if = Estate(after, {Cloud.AZURE: _azure_only}, estate.at)
+    out = []
+    for edge in _rbac_edges(what_if):
+        key = (edge.source, edge.target, edge.mechanism)
+        # The activation is the only change: an edge it adds, or proves where only unknown before.
+        if key not in proven and (edge.status is EdgeStatus.PROVEN or key not in unknown):
+            condition = ACTIVATION if edge.condition is None else f"{ACTIVATION}; {edge.condition}"
+            out.append(replace(edge, condition=condition))
+    return out
 
 
 def find_admins(estate: Estate) -> list[Admin]:
@@ -238,27 +308,33 @@ def _role_assignment_edges(estate: Estate) -> list[Edge]:
 
 
 def _attach_edges(estate: Estate) -> list[Edge]:
-    """``P -> IDENTITY``: P may assign the user-assigned identity and write compute to attach it to."""
+    """``P -> IDENTITY``: P may assign the user-assigned identity and write compute to attach it to.
+
+    Who may write each compute workload is asked once (``who_can`` per workload): per principal,
+    the first workload allowed, else the first unknown, is the edge's second step."""
     snapshot = estate.snapshot
+    identities = [
+        (p.id, p.attributes.get("resourceId"))
+        for p in snapshot.principals
+        if p.kind is PrincipalKind.AZURE_MANAGED_IDENTITY and p.attributes.get("identityType") == "UserAssigned"
+    ]
     compute = [(w.id, COMPUTE_WRITE[w.kind]) for w in snapshot.workloads if w.kind in COMPUTE_WRITE]
+    if not compute or not any(resource for _, resource in identities):
+        return []
+    writers: dict[str, Answer] = {}
+    for workload_id, action in compute:
+        for b in estate.who_can(estate.ask(None, action, workload_id)):
+            kept = writers.get(b.principal)
+            if kept is None or (b.decision is Decision.ALLOWED and kept.decision is not Decision.ALLOWED):
+                writers[b.principal] = b
     edges = []
-    for p in snapshot.principals:
-        resource = p.attributes.get("resourceId")
-        if p.kind is not PrincipalKind.AZURE_MANAGED_IDENTITY or p.attributes.get("identityType") != "UserAssigned":
-            continue
-        if not resource or not compute:
+    for identity, resource in identities:
+        if not resource:
             continue
         for a in estate.who_can(estate.ask(None, ASSIGN_IDENTITY, resource)):
-            best: Answer | None = None
-            for workload_id, action in compute:
-                b = estate.can(estate.ask(a.principal, action, workload_id))
-                if b.decision is Decision.ALLOWED:
-                    best = b
-                    break
-                if b.decision is Decision.UNKNOWN and best is None:
-                    best = b
+            best = writers.get(a.principal)
             if best is not None:
-                edges.extend(_edge(a.principal, p.id, f"{ASSIGN_IDENTITY}+{best.ask.action}", [a, best]))
+                edges.extend(_edge(a.principal, identity, f"{ASSIGN_IDENTITY}+{best.ask.action}", [a, best]))
     return edges
 
 

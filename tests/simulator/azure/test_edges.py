@@ -54,18 +54,18 @@ def workload(name: str) -> str:
     return next(w.id for w in demo().workloads if w.name == name)
 
 
-def with_deny(snapshot: Snapshot, actions: list[str]) -> Snapshot:
-    """``snapshot`` plus a deny assignment of ``actions`` to everyone on the prod subscription."""
-    doc = deny_assignment("edge-test-deny", PROD, actions=actions)
+def with_deny(snapshot: Snapshot, actions: list[str], scope: str = PROD) -> Snapshot:
+    """``snapshot`` plus a deny assignment of ``actions`` to everyone on ``scope`` (the prod subscription)."""
+    doc = deny_assignment("edge-test-deny", scope, actions=actions)
     policy = Policy(
         id=doc["id"].lower(),
         cloud=Cloud.AZURE,
         kind=PolicyKind.AZURE_DENY_ASSIGNMENT,
         name="edge-test-deny",
-        scope_id=PROD,
+        scope_id=scope,
         document=doc,
     )
-    attachment = Attachment(policy_id=policy.id, target_id=PROD, kind=AttachmentKind.DENY)
+    attachment = Attachment(policy_id=policy.id, target_id=scope, kind=AttachmentKind.DENY)
     return replace(snapshot, policies=(*snapshot.policies, policy), attachments=(*snapshot.attachments, attachment))
 
 
@@ -174,3 +174,28 @@ def test_attaching_a_user_assigned_identity_needs_assign_and_a_compute_write() -
     left = attach(edges_of(with_deny(demo(), [*writes, "Microsoft.Web/sites/write"])))
     assert all(not e.answers[1].ask.resource.startswith(PROD) for e in left)
     assert edge.answers[1].ask.resource.startswith(PROD)
+
+
+SHOP_DEVELOPERS = "963797ee-50ac-43c4-a3a9-f3b82e5f583e"
+DEV = "/subscriptions/8e2f4a6b-3c1d-4e5f-b7a9-0c1d2e3f4a5b"
+
+
+def escalations(edges: list[Edge], source: str) -> list[Edge]:
+    return [e for e in edges if e.source == source == e.target and e.mechanism == ASSIGN_ROLES]
+
+
+def test_a_pim_eligible_owner_escalates_only_after_activation_and_only_until_its_end() -> None:
+    eligible = escalations(edges_of(demo()), SHOP_DEVELOPERS)
+    activation = [e for e in eligible if e.condition and ACTIVATION in e.condition]
+    assert len(activation) == 1 and activation[0].status is EdgeStatus.PROVEN and activation[0].escalates
+    witness = activation[0].answers[0].witness
+    assert witness is not None and witness.resource.lower() == DEV.lower()
+    # The eligibility ended on 2026-02-01: after that it gives nothing.
+    later = find_edges(open_estate(demo(), at=datetime(2026, 6, 1, tzinfo=UTC)))
+    assert not [e for e in escalations(later, SHOP_DEVELOPERS) if e.condition and ACTIVATION in e.condition]
+
+
+def test_a_pim_eligible_assignment_under_a_deny_gives_no_edge() -> None:
+    denied = with_deny(demo(), ["Microsoft.Authorization/roleAssignments/write"], scope=DEV)
+    edges = escalations(edges_of(denied), SHOP_DEVELOPERS)
+    assert not [e for e in edges if e.condition and ACTIVATION in e.condition]
