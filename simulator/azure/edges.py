@@ -280,18 +280,64 @@ def _audience_condition(audiences: Sequence[str]) -> str | None:
 
 def _execution_edges(estate: Estate) -> list[Edge]:
     edges = []
+    who = _SharedWhoCan(estate)
     for w in estate.snapshot.workloads:
         if w.cloud is not Cloud.AZURE or not w.principal_ids:
             continue
         for action in EXECUTE.get(w.kind, ()):
-            for a in estate.who_can(estate.ask(None, action, w.id)):
+            for a in who.who_can(action, w.id):
                 edges.extend(_edge(a.principal, w.id, action, [a]))
         if w.kind in EXECUTE_BOTH:
             first, second = EXECUTE_BOTH[w.kind]
-            for a in estate.who_can(estate.ask(None, first, w.id)):
+            for a in who.who_can(first, w.id):
                 b = estate.can(estate.ask(a.principal, second, w.id))
                 edges.extend(_edge(a.principal, w.id, f"{first}+{second}", [a, b]))
     return edges
+
+
+class _SharedWhoCan:
+    """``who_can`` of a control-plane action on a resource, asked once per parent scope: two
+    resources with the same parent (a resource group) and nothing attached at themselves, under
+    no conditional assignment, get the same answers (RBAC and deny assignments match by scope and
+    action, not by the resource's name), each answer then said of its own resource."""
+
+    def __init__(self, estate: Estate) -> None:
+        self.estate = estate
+        engine = estate.engine(Cloud.AZURE)
+        self.engine = engine if isinstance(engine, AzureEngine) else None
+        self.answers: dict[tuple[str, tuple[str, ...]], tuple[Answer, ...]] = {}
+
+    def who_can(self, action: str, resource: str) -> tuple[Answer, ...]:
+        ask = self.estate.ask(None, action, resource)
+        key = self._key(action, resource)
+        if key is None:
+            return self.estate.who_can(ask)
+        if key not in self.answers:
+            self.answers[key] = self.estate.who_can(ask)
+            return self.answers[key]
+        return tuple(_said_of(a, resource) for a in self.answers[key])
+
+    def _key(self, action: str, resource: str) -> tuple[str, tuple[str, ...]] | None:
+        if self.engine is None:
+            return None
+        index = self.engine.index
+        problems: list[str] = []
+        path = index.scope_path(resource, problems)
+        if problems or len(path) < 2:
+            return None
+        own = path[-1]
+        if any((own, kind) in index.attached for kind in AttachmentKind):
+            return None
+        assignments, _, _ = index.at_path(path)
+        if any(a.assignment.get("condition") for a in assignments):
+            return None
+        return (action, path[:-1])
+
+
+def _said_of(answer: Answer, resource: str) -> Answer:
+    ask = replace(answer.ask, resource=resource)
+    witness = replace(answer.witness, resource=resource) if answer.witness is not None else None
+    return replace(answer, ask=ask, witness=witness)
 
 
 def _role_assignment_edges(estate: Estate) -> list[Edge]:

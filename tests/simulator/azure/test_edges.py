@@ -6,6 +6,9 @@ import functools
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
+import simulator.azure.edges as edges_module
 from models import Attachment, AttachmentKind, Cloud, Policy, PolicyKind, Snapshot
 from scanner.files import scan_files
 from simulator.azure.edges import (
@@ -199,3 +202,13 @@ def test_a_pim_eligible_assignment_under_a_deny_gives_no_edge() -> None:
     denied = with_deny(demo(), ["Microsoft.Authorization/roleAssignments/write"], scope=DEV)
     edges = escalations(edges_of(denied), SHOP_DEVELOPERS)
     assert not [e for e in edges if e.condition and ACTIVATION in e.condition]
+
+
+def test_answers_shared_across_a_resource_group_equal_those_asked_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    def key(e: Edge) -> tuple[object, ...]:
+        steps = tuple((a.decision, a.ask.resource, a.witness.resource if a.witness else None) for a in e.answers)
+        return (e.source, e.target, e.mechanism, e.status, e.condition, steps)
+
+    shared = sorted(map(key, edges_of(demo())))
+    monkeypatch.setattr(edges_module._SharedWhoCan, "_key", lambda self, action, resource: None)
+    assert sorted(map(key, edges_of(demo()))) == shared
