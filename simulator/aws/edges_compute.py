@@ -47,7 +47,7 @@ are shared by roles with the same trust documents in the same account.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -61,7 +61,7 @@ from simulator.aws.policy import Statement
 from simulator.aws.reference import ReferenceMatcher
 from simulator.aws.request import Request, arn_account
 from simulator.aws.values import Var
-from simulator.core import Answer, Ask, Decision, Edge, Estate, Fact, Gap, Reason, ReasonKind, edge_from
+from simulator.core import Answer, Decision, Edge, Estate, Fact, Gap, Reason, ReasonKind, edge_from
 
 PASSROLE = "iam:PassRole"
 LAMBDA_SERVICE = "lambda.amazonaws.com"
@@ -467,12 +467,6 @@ class _Classes:
         return (arn_account(resource), engine.index.region_of(resource), matches)
 
 
-def _moved(answer: Answer, ask_resource: str, ask: Ask) -> Answer:
-    """``answer`` (for a resource of the same class) said of ``ask_resource``."""
-    witness = replace(answer.witness, resource=ask_resource) if answer.witness is not None else None
-    return replace(answer, ask=ask, witness=witness)
-
-
 class _Asker:
     """The requests edges are made of, each asked once with a free context (allowed: for some
     context, the witness names it). A snapshot principal's answer about a concrete resource of a
@@ -509,7 +503,7 @@ class _Asker:
         if first is None:
             first = self._shared[shared_key] = estate.can(ask)
             return first
-        return _moved(first, resource, ask)
+        return first.said_of(resource, ask)
 
     def _class_of(
         self, principal: str, action: str, given: tuple[tuple[str, str], ...], resource: str
@@ -635,7 +629,7 @@ class _Trusts:
             first = self._answers[key]
             if first is None:
                 return None
-            return _moved(first, role, self.estate.ask(service, "sts:AssumeRole", role, free_context=True))
+            return first.said_of(role, self.estate.ask(service, "sts:AssumeRole", role, free_context=True))
         self._answers[key] = answer = service_trust(self.estate, role, service)
         return answer
 
@@ -941,7 +935,7 @@ def _workload_edges(ctx: _Context) -> list[Edge]:
     return out
 
 
-def _required(ctx: _Context, w: Workload, x: Exec) -> bool | object:
+def _required(ctx: _Context, w: Workload, x: Exec) -> bool | Callable[[str], Answer]:
     """True when the workload shows what ``x`` requires, False when it shows otherwise, and a
     maker of an undecided step when the snapshot does not say."""
     if x.requires is None:

@@ -315,7 +315,7 @@ class _SharedWhoCan:
         if key not in self.answers:
             self.answers[key] = self.estate.who_can(ask)
             return self.answers[key]
-        return tuple(_said_of(a, resource) for a in self.answers[key])
+        return tuple(a.said_of(resource) for a in self.answers[key])
 
     def _key(self, action: str, resource: str) -> tuple[str, tuple[str, ...]] | None:
         if self.engine is None:
@@ -332,12 +332,6 @@ class _SharedWhoCan:
         if any(a.assignment.get("condition") for a in assignments):
             return None
         return (action, path[:-1])
-
-
-def _said_of(answer: Answer, resource: str) -> Answer:
-    ask = replace(answer.ask, resource=resource)
-    witness = replace(answer.witness, resource=resource) if answer.witness is not None else None
-    return replace(answer, ask=ask, witness=witness)
 
 
 def _role_assignment_edges(estate: Estate) -> list[Edge]:

@@ -59,6 +59,12 @@ class Answer:
         extra = tuple(n for n in notes if n not in self.notes)
         return replace(self, notes=self.notes + extra) if extra else self
 
+    def said_of(self, resource: str, ask: Ask | None = None) -> Answer:
+        """This answer said of ``resource``, one the caller knows the same rules decide alike (of
+        ``ask``, when given, else of this ask with ``resource`` in it): the witness names it too."""
+        witness = replace(self.witness, resource=resource) if self.witness is not None else None
+        return replace(self, ask=ask or replace(self.ask, resource=resource), witness=witness)
+
     def unknown(self, reasons: Iterable[Reason]) -> Answer:
         """This answer made unknown by ``reasons``; what it would have been is kept as an
         ``unproven`` reason (the evidence stays visible, but it is not a proof)."""

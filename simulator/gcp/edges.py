@@ -101,7 +101,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from models import AttachmentKind, Cloud, PolicyKind, PrincipalKind, ScopeKind, Workload, WorkloadKind
@@ -1237,7 +1237,7 @@ class _WhoCan:
             answers = self.one(first.resource, permission)
             out[first] = answers
             for account in others:
-                out[account] = tuple(_moved(a, account.resource) for a in answers)
+                out[account] = tuple(a.said_of(account.resource) for a in answers)
         return out
 
 
@@ -1284,12 +1284,6 @@ def _alike(index: GcpIndex, target: Target) -> tuple[object, ...] | None:
     if index.attached.get((own, AttachmentKind.BINDING)) or index.attached.get((own, AttachmentKind.DENY)):
         return None
     return (target.nodes[1:], target.gaps, target.notes, target.name, target.type, target.service)
-
-
-def _moved(answer: Answer, resource: str) -> Answer:
-    """The same answer about ``resource`` (see :func:`_alike`)."""
-    witness = replace(answer.witness, resource=resource) if answer.witness is not None else None
-    return replace(answer, ask=replace(answer.ask, resource=resource), witness=witness)
 
 
 def _bindings(index: GcpIndex, node: str) -> Iterable[Mapping[str, Any]]:
