@@ -35,6 +35,12 @@ holds by ``runs-as``.
   same edges with condition ``only after PIM activation``. Directory roles scoped below the tenant
   (``directoryScopeId`` other than ``/``) are left out.
 
+Groups: a group whose members were not read stands for them, as in Google Cloud: the group is
+the source of the edges its assignments give (a note on each answer says its members were not
+read), and a principal that only such a group could make allowed gets no unknown edge of its own
+(one edge from the group, not one from every principal of the tenant). Members the snapshot lists
+are asked themselves. Every action asked here is a control-plane action.
+
 Admins: ``Microsoft.Authorization/roleAssignments/write`` on a subscription or management group,
 proven allowed (``who_can`` per scope, allowed answers only): admin of that scope (Owner and User
 Access Administrator hold it); active Entra Global Administrators and Privileged Role
@@ -54,7 +60,7 @@ Administrators: admin of the tenant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -70,8 +76,9 @@ from models import (
     WorkloadKind,
 )
 from simulator.azure.engine import AzureEngine
-from simulator.core import Admin, Answer, Edge, EdgeStatus, Estate, Fact, edge_from
+from simulator.core import Admin, Answer, Ask, Edge, EdgeStatus, Estate, Fact, edge_from
 from simulator.core.decision import Decision
+from simulator.core.engine import check_action
 
 RUNS_AS = "runs-as"
 FEDERATED = "federated-credential"
@@ -131,20 +138,39 @@ CREDENTIAL_PERMISSIONS = frozenset({"Application.ReadWrite.All"})
 TENANT_ADMIN_ROLES = ESCALATING_ROLES
 
 
+#: The parts of the work (units a process pool can run; see ``simulator.graph.build``).
+PARTS = ("execution", "attach", "scopes")
+
+
+def find_part(estate: Estate, part: str) -> tuple[list[Edge], list[Admin]]:
+    """The edges (and, for ``scopes``, the admins) of one part of :data:`PARTS`, each with the
+    edges PIM activation would add to it."""
+    if part not in PARTS:
+        raise ValueError(f"no Azure edge part {part!r} (parts: {', '.join(PARTS)})")
+    rbac = _rbac_finders(part)
+    edges = [e for finder in rbac for e in finder(estate)]
+    admins: list[Admin] = []
+    if part == "scopes":
+        edges += [*_owner_edges(estate), *_entra_edges(estate)]
+        admins = find_admins(estate)
+    return edges + _eligible_edges(estate, edges, rbac), admins
+
+
 def find_edges(estate: Estate) -> list[Edge]:
-    edges = [*_rbac_edges(estate), *_owner_edges(estate), *_entra_edges(estate)]
-    return edges + _eligible_edges(estate, edges)
+    """Every Azure edge of the estate (see the module docstring)."""
+    return [e for part in PARTS for e in find_part(estate, part)[0]]
 
 
-def _rbac_edges(estate: Estate) -> list[Edge]:
-    """The edges Azure role assignments (and the snapshot's facts) give."""
-    return [
-        *_workload_edges(estate),
-        *_federated_edges(estate),
-        *_execution_edges(estate),
-        *_role_assignment_edges(estate),
-        *_attach_edges(estate),
-    ]
+_Finder = Callable[[Estate], list[Edge]]
+
+
+def _rbac_finders(part: str) -> tuple[_Finder, ...]:
+    """The finders of ``part`` whose edges Azure role assignments (and the snapshot's facts) give."""
+    if part == "execution":
+        return (_execution_edges,)
+    if part == "attach":
+        return (_attach_edges,)
+    return (_workload_edges, _federated_edges, _role_assignment_edges)
 
 
 def activated(snapshot: Snapshot, at: datetime) -> Snapshot | None:
@@ -180,7 +206,9 @@ def _azure_only(snapshot: Snapshot, at: datetime) -> AzureEngine:
     return AzureEngine(snapshot, at)
 
 
-def _eligible_edges(estate: Estate, edges: Sequence[Edge]) -> list[Edge]:
+def _eligible_edges(estate: Estate, edges: Sequence[Edge], finders: Sequence[_Finder]) -> list[Edge]:
+    """What ``finders`` find with every PIM-eligible assignment activated that ``edges`` (what
+    they find without) do not hold, each with condition ``only after PIM activation``."""
     after = activated(estate.snapshot, estate.at)
     if after is None:
         return []
@@ -188,7 +216,7 @@ def _eligible_edges(estate: Estate, edges: Sequence[Edge]) -> list[Edge]:
     unknown = {(e.source, e.target, e.mechanism) for e in edges if e.status is EdgeStatus.UNKNOWN}
     what_if = Estate(after, {Cloud.AZURE: _azure_only}, estate.at)
     out = []
-    for edge in _rbac_edges(what_if):
+    for edge in (e for finder in finders for e in finder(what_if)):
         key = (edge.source, edge.target, edge.mechanism)
         # The activation is the only change: an edge it adds, or proves where only unknown before.
         if key not in proven and (edge.status is EdgeStatus.PROVEN or key not in unknown):
@@ -202,7 +230,7 @@ def find_admins(estate: Estate) -> list[Admin]:
     for scope in estate.snapshot.scopes:
         if scope.cloud is not Cloud.AZURE or scope.kind not in ADMIN_SCOPES:
             continue
-        for a in estate.who_can(estate.ask(None, ASSIGN_ROLES, scope.id)):
+        for a in _who_can(estate, estate.ask(None, ASSIGN_ROLES, scope.id)):
             if a.decision is Decision.ALLOWED:
                 why = f"{ASSIGN_ROLES} at {scope.id} ({scope.name}) is allowed: it can assign itself any role there"
                 admins.append(Admin(id=a.principal, cloud=Cloud.AZURE, scope=scope.id, why=why, answer=a))
@@ -290,7 +318,7 @@ def _execution_edges(estate: Estate) -> list[Edge]:
         if w.kind in EXECUTE_BOTH:
             first, second = EXECUTE_BOTH[w.kind]
             for a in who.who_can(first, w.id):
-                b = estate.can(estate.ask(a.principal, second, w.id))
+                b = _can(estate, estate.ask(a.principal, second, w.id))
                 edges.extend(_edge(a.principal, w.id, f"{first}+{second}", [a, b]))
     return edges
 
@@ -311,9 +339,9 @@ class _SharedWhoCan:
         ask = self.estate.ask(None, action, resource)
         key = self._key(action, resource)
         if key is None:
-            return self.estate.who_can(ask)
+            return _who_can(self.estate, ask)
         if key not in self.answers:
-            self.answers[key] = self.estate.who_can(ask)
+            self.answers[key] = _who_can(self.estate, ask)
             return self.answers[key]
         return tuple(a.said_of(resource) for a in self.answers[key])
 
@@ -334,6 +362,28 @@ class _SharedWhoCan:
         return (action, path[:-1])
 
 
+def _who_can(estate: Estate, ask: Ask) -> tuple[Answer, ...]:
+    """``estate.who_can(ask)`` of a control-plane action (every action this module asks is one:
+    Azure's operation list has them under ``Actions``, not ``DataActions``), with groups of unread
+    membership standing for their members (see :meth:`AzureEngine.who_can`) when the estate's
+    Azure engine is this package's."""
+    engine = estate.engine(Cloud.AZURE)
+    if isinstance(engine, AzureEngine):
+        check_action(ask.action)
+        answers = engine.who_can(ask, data_action=False, groups_stand_for_members=True)
+        return tuple(sorted(answers, key=lambda a: a.decision is not Decision.ALLOWED))
+    return estate.who_can(ask)
+
+
+def _can(estate: Estate, ask: Ask) -> Answer:
+    """``estate.can(ask)`` of a control-plane action (see :func:`_who_can`)."""
+    engine = estate.engine(Cloud.AZURE)
+    if isinstance(engine, AzureEngine):
+        check_action(ask.action)
+        return engine.can(ask, data_action=False)
+    return estate.can(ask)
+
+
 def _role_assignment_edges(estate: Estate) -> list[Edge]:
     """``P -> P`` escalates: P may write role assignments or role definitions at a subscription or
     management group (grant itself any role there)."""
@@ -342,7 +392,7 @@ def _role_assignment_edges(estate: Estate) -> list[Edge]:
         if scope.cloud is not Cloud.AZURE or scope.kind not in ADMIN_SCOPES:
             continue
         for action in (ASSIGN_ROLES, WRITE_ROLES):
-            for a in estate.who_can(estate.ask(None, action, scope.id)):
+            for a in _who_can(estate, estate.ask(None, action, scope.id)):
                 edges.extend(_edge(a.principal, a.principal, action, [a], escalates=True))
     return edges
 
@@ -361,9 +411,10 @@ def _attach_edges(estate: Estate) -> list[Edge]:
     compute = [(w.id, COMPUTE_WRITE[w.kind]) for w in snapshot.workloads if w.kind in COMPUTE_WRITE]
     if not compute or not any(resource for _, resource in identities):
         return []
+    who = _SharedWhoCan(estate)
     writers: dict[str, Answer] = {}
     for workload_id, action in compute:
-        for b in estate.who_can(estate.ask(None, action, workload_id)):
+        for b in who.who_can(action, workload_id):
             kept = writers.get(b.principal)
             if kept is None or (b.decision is Decision.ALLOWED and kept.decision is not Decision.ALLOWED):
                 writers[b.principal] = b
@@ -371,7 +422,7 @@ def _attach_edges(estate: Estate) -> list[Edge]:
     for identity, resource in identities:
         if not resource:
             continue
-        for a in estate.who_can(estate.ask(None, ASSIGN_IDENTITY, resource)):
+        for a in who.who_can(ASSIGN_IDENTITY, resource):
             best = writers.get(a.principal)
             if best is not None:
                 edges.extend(_edge(a.principal, identity, f"{ASSIGN_IDENTITY}+{best.ask.action}", [a, best]))
@@ -489,4 +540,4 @@ def _edge(
     return [edge] if edge is not None else []
 
 
-__all__ = ["find_admins", "find_edges"]
+__all__ = ["PARTS", "find_admins", "find_edges", "find_part"]

@@ -281,13 +281,13 @@ class AzureEngine:
             if outside
             else f"whether {principal} is a member is not in the snapshot (the group's members were not read)"
         )
-        assignments, denies, _ = index.at_path(path)
+        _, denies, _ = index.at_path(path)
+        by_holder = index.assignments_by_holder(path)
+        held = sorted(x for g in groups for x in by_holder.get(g, ()))
         gaps: list[Gap] = []
-        for a in assignments:
+        for _, a in held:  # in the order they are attached along the path
             holder = str(a.assignment.get("principalId") or "").lower()
-            if holder in groups and (
-                a.role_definition is None or self._role_covers(a.role_definition, operation, plane)
-            ):
+            if a.role_definition is None or self._role_covers(a.role_definition, operation, plane):
                 name = index.principals[holder].name if holder in index.principals else holder
                 role = a.role_definition.get("roleName") if a.role_definition else a.assignment.get("roleDefinitionId")
                 gaps.append(
@@ -334,14 +334,25 @@ class AzureEngine:
     # --- who_can ------------------------------------------------------------------------------
 
     def who_can(
-        self, ask: Ask, *, data_action: bool | None = None, sub_operation: str | None = None
+        self,
+        ask: Ask,
+        *,
+        data_action: bool | None = None,
+        sub_operation: str | None = None,
+        groups_stand_for_members: bool = False,
     ) -> tuple[Answer, ...]:
         """Every principal that can (allowed) or might (unknown) perform ``ask.action`` on
         ``ask.resource``, each answered as :meth:`can` answers it, sorted by principal id: the
         holders of role assignments at the resource's scopes whose role could grant the operation
         (groups, their known members, principals the snapshot does not list), and every other
         principal of the snapshot whose deny is not proven (a gap that could allow; a group of
-        unknown membership that holds such an assignment)."""
+        unknown membership that holds such an assignment).
+
+        ``groups_stand_for_members``: a group whose members were not read stands for them — it is
+        listed (allowed where its assignments allow, with a note that its unread members hold the
+        access), and the principals that only such a group could make allowed are not asked, nor
+        listed (the mint graph's convention, as Google Cloud's groups: one edge from the group,
+        not one unknown edge from every principal of the tenant)."""
         if ask.principal is not None:
             raise QueryError("who_can takes no principal")
         index = self.index
@@ -355,7 +366,7 @@ class AzureEngine:
         for applied in assignments:
             holder = str(applied.assignment.get("principalId") or "").lower()
             role = applied.role_definition
-            if not holder or (role is not None and not _covers(role, ask.action, planes)):
+            if not holder or (role is not None and not any(self._role_covers(role, ask.action, p) for p in planes)):
                 continue  # its role cannot grant the operation, whatever its condition
             candidates.add(holder)
             doubted_groups = doubted_groups or (
@@ -370,6 +381,7 @@ class AzureEngine:
                         stack.append(member)
         # Without a grant a principal is denied unless something unseen could allow: then each
         # one is asked (its answer is unknown, and who_can lists it as can would answer it).
+        doubted_groups = doubted_groups and not groups_stand_for_members
         if problems or any(g.could_allow for g in self._coverage_gaps(path)) or doubted_groups:
             candidates |= set(index.principals)
         out = []
@@ -381,6 +393,12 @@ class AzureEngine:
                 p = index.principals.get(principal_id)
                 if p is not None and p.kind is PrincipalKind.AZURE_GROUP:
                     answer = answer.with_notes([f"{p.name} is a group: its members hold this access"])
+                    if groups_stand_for_members and not index.members_known(principal_id):
+                        answer = answer.with_notes(
+                            [f"the members of {p.name} were not read: it stands for any of them"]
+                        )
+                elif groups_stand_for_members and _only_through_groups(answer):
+                    continue  # the groups it might be in are listed themselves
                 out.append(answer)
         return tuple(out)
 
@@ -421,6 +439,23 @@ class AzureEngine:
 
 def _covers(role: Mapping[str, Any], operation: str, planes: Iterable[bool]) -> bool:
     return any(b.matches(operation, plane) for b in blocks_of(role.get("permissions")) for plane in planes)
+
+
+def _only_through_groups(answer: Answer) -> bool:
+    """An unknown answer that only groups of unread membership leave unproven: without them the
+    request is refused by omission."""
+    if answer.decision is not Decision.UNKNOWN:
+        return False
+    kinds = {r.kind for r in answer.reasons}
+    would = [r.detail for r in answer.reasons if r.kind is ReasonKind.UNPROVEN]
+    return (
+        ReasonKind.GROUP_MEMBERSHIP in kinds
+        and kinds <= _GROUPS_ONLY
+        and all(w.endswith(str(Decision.IMPLICIT_DENY)) for w in would)
+    )
+
+
+_GROUPS_ONLY = frozenset({ReasonKind.GROUP_MEMBERSHIP, ReasonKind.UNPROVEN, ReasonKind.NO_ALLOW})
 
 
 def _lift_or_keep(answer: Answer, gaps: list[Gap], could_grant: bool) -> Answer:

@@ -111,6 +111,7 @@ class AzureIndex:
                     for name in resource.attributes.get(key, "").split():
                         self.catalog[name].add(is_data)
         self._paths: dict[tuple[str, ...], tuple[list[AppliedAssignment], list[Mapping[str, Any]], list[str]]] = {}
+        self._by_holder: dict[tuple[str, ...], dict[str, list[tuple[int, AppliedAssignment]]]] = {}
         self._denies: dict[int, DenyAssignment] = {}
         self.data_patterns: list[str] = []
         self.control_patterns: list[str] = []
@@ -269,13 +270,24 @@ class AzureIndex:
 
     def applicable(self, principal: str, path: tuple[str, ...], notes: list[str]) -> Applicable:
         """What applies to ``principal`` at ``path``: only its own and its groups' assignments."""
-        assignments, denies, missing = self.at_path(path)
+        _, denies, missing = self.at_path(path)
         notes += missing
         p = self.principals.get(principal)
         groups = tuple(g.lower() for g in p.member_of) if p else ()
-        holders = {principal, *groups}
-        mine = tuple(a for a in assignments if str(a.assignment.get("principalId") or "").lower() in holders)
+        by_holder = self.assignments_by_holder(path)
+        held = sorted(x for h in dict.fromkeys((principal, *groups)) for x in by_holder.get(h, ()))
+        mine = tuple(a for _, a in held)  # in the order they are attached along the path
         return Applicable(scope_path=path, assignments=mine, deny_assignments=tuple(denies), groups=groups)
+
+    def assignments_by_holder(self, path: tuple[str, ...]) -> dict[str, list[tuple[int, AppliedAssignment]]]:
+        """The role assignments at ``path`` by lower-cased principal id, each with its position in
+        :meth:`at_path`'s list; cached."""
+        if path not in self._by_holder:
+            out: dict[str, list[tuple[int, AppliedAssignment]]] = defaultdict(list)
+            for n, a in enumerate(self.at_path(path)[0]):
+                out[str(a.assignment.get("principalId") or "").lower()].append((n, a))
+            self._by_holder[path] = dict(out)
+        return self._by_holder[path]
 
     # --- control plane or data plane ----------------------------------------------------------
 

@@ -99,17 +99,50 @@ class MintGraph:
         itself), its best chain to admin (see the module docstring): proven before unknown,
         then the shortest. The list runs most dangerous first: proven chains, starts outside
         every cloud (tokens, other accounts, anyone) before insiders, shorter before longer."""
-        starts = [start] if start is not None else [n for n in self._out if n not in self.admins]
-        found = []
-        for node in starts:
+        if start is not None:
             ends = [
-                c for c in self.reach(node, max_depth) if self.is_admin_end(c) and (c.target != node or c.escalates)
+                c for c in self.reach(start, max_depth) if self.is_admin_end(c) and (c.target != start or c.escalates)
             ]
-            if ends and (start is not None or ends[0].edges[0].mechanism != TOKEN_JOIN):
-                # Unasked, a token whose best chain starts by matching a wider pattern is left
-                # out: the pattern's own chain is listed, and stands for every token it admits.
-                found.append(ends[0])
+            return ends[:1]
+        best: dict[str, tuple[Edge, ...]] = {}
+        for proven_only in (True, False):
+            for node, path in self._to_admin(max_depth, proven_only=proven_only).items():
+                best.setdefault(node, path)
+        found = [
+            Chain(source=node, target=path[-1].target, edges=path)
+            for node, path in best.items()
+            # Unasked, a token whose best chain starts by matching a wider pattern is left out:
+            # the pattern's own chain is listed, and stands for every token it admits.
+            if node in self._out and node not in self.admins and path[0].mechanism != TOKEN_JOIN
+        ]
         return sorted(found, key=danger)
+
+    def _to_admin(self, max_depth: int, *, proven_only: bool) -> dict[str, tuple[Edge, ...]]:
+        """Every node's shortest chain (within ``max_depth`` edges) to an admin end, found once
+        for all nodes: breadth first backwards from the admin-equivalent nodes (length 0) and
+        from the source of each escalating edge (that edge, length 1)."""
+        into = self._reverse()
+
+        def usable(edge: Edge) -> bool:
+            return not proven_only or edge.status is EdgeStatus.PROVEN
+
+        path_of: dict[str, tuple[Edge, ...]] = {a: () for a in self.admins}
+        seeds = [e for e in [*self.edges, *self._joins.all_joins(self.nodes)] if e.escalates and usable(e)]
+        seeds.sort(key=lambda e: (e.status is not EdgeStatus.PROVEN, e.mechanism))
+        level = list(self.admins)
+        for depth in range(1, max_depth + 1):
+            following: list[str] = []
+            for edge in seeds if depth == 1 else ():
+                if edge.source not in path_of:
+                    path_of[edge.source] = (edge,)
+                    following.append(edge.source)
+            for node in level:
+                for edge in into.get(node, ()):
+                    if usable(edge) and edge.source not in path_of:
+                        path_of[edge.source] = (edge, *path_of[node])
+                        following.append(edge.source)
+            level = following
+        return {node: path for node, path in path_of.items() if path}
 
     def reaching(self, target: str, max_depth: int = 6) -> list[Chain]:
         """Every node with a chain to ``target`` (its shortest, proven preferred), nearest first."""

@@ -27,7 +27,7 @@ from simulator.azure.edges import (
 from simulator.core import Edge, EdgeStatus
 from simulator.engines import open_estate
 from tests.conftest import REPO
-from tests.simulator.azure.helpers import deny_assignment
+from tests.simulator.azure.helpers import assignment, deny_assignment
 
 DEMO_AZURE = REPO / "fixtures" / "demo" / "azure"
 AT = datetime(2025, 6, 2, 12, tzinfo=UTC)
@@ -212,3 +212,56 @@ def test_answers_shared_across_a_resource_group_equal_those_asked_one_by_one(mon
     shared = sorted(map(key, edges_of(demo())))
     monkeypatch.setattr(edges_module._SharedWhoCan, "_key", lambda self, action, resource: None)
     assert sorted(map(key, edges_of(demo()))) == shared
+
+
+OWNER_ROLE = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+
+
+def with_group_owner(snapshot: Snapshot, *, members: tuple[str, ...] | None) -> Snapshot:
+    """``snapshot`` with the Security Team group made Owner of the prod subscription; its members
+    ``members`` read in full, or (None) not read."""
+    doc = assignment("edge-test-group-owner", SECURITY_TEAM, {"roleName": "Owner"}, PROD, role_id=OWNER_ROLE)
+    doc["principalType"] = "Group"
+    policy = Policy(
+        id=doc["id"].lower(),
+        cloud=Cloud.AZURE,
+        kind=PolicyKind.AZURE_ASSIGNMENT,
+        name="edge-test-group-owner",
+        scope_id=PROD,
+        document=doc,
+    )
+    attachment = Attachment(policy_id=policy.id, target_id=PROD, kind=AttachmentKind.ASSIGNMENT)
+    principals = tuple(
+        replace(p, members_known=members is not None)
+        if p.id == SECURITY_TEAM
+        else replace(p, member_of=(*p.member_of, SECURITY_TEAM))
+        if members is not None and p.id in members
+        else p
+        for p in snapshot.principals
+    )
+    return replace(
+        snapshot,
+        principals=principals,
+        policies=(*snapshot.policies, policy),
+        attachments=(*snapshot.attachments, attachment),
+    )
+
+
+def test_a_group_of_unread_membership_stands_for_its_members() -> None:
+    """The group gets the edge (and is an admin); the tenant's other principals get no unknown
+    edge of the group's grant each (the group stands for them); read members get their own."""
+    unread = with_group_owner(demo(), members=None)
+    edges = edges_of(unread)
+    [group] = [e for e in find(edges, SECURITY_TEAM, SECURITY_TEAM, ASSIGN_ROLES) if e.answers[0].ask.resource == PROD]
+    assert group.status is EdgeStatus.PROVEN and group.escalates
+    assert any("were not read" in n for a in group.answers for n in a.notes)
+    assert not find(edges, ALICE, ALICE, ASSIGN_ROLES)
+    assert SECURITY_TEAM in {a.id for a in find_admins(open_estate(unread, at=AT)) if a.scope == PROD}
+    # who-can itself still lists each principal the group could hold, as unknown.
+    listed = open_estate(unread, at=AT).who_can(open_estate(unread, at=AT).ask(None, ASSIGN_ROLES, PROD))
+    assert any(a.principal == ALICE and a.decision == "unknown" for a in listed)
+
+    read = edges_of(with_group_owner(demo(), members=(ALICE,)))
+    [alice] = [e for e in find(read, ALICE, ALICE, ASSIGN_ROLES) if e.answers[0].ask.resource == PROD]
+    assert alice.status is EdgeStatus.PROVEN
+    assert not find(read, BOB, BOB, ASSIGN_ROLES)

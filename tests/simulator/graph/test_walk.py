@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models import Cloud
 from simulator.core import Admin, Answer, Ask, Decision, EdgeStatus, Fact, Reason, ReasonKind, Witness, edge_from
@@ -135,3 +137,44 @@ def test_alternatives_are_other_simple_chains_to_the_same_node() -> None:
     assert [e.target for e in chains["d"].edges] in (["b", "d"], ["c", "d"])
     alts = [[e.target for e in alt] for alt in chains["d"].alternatives]
     assert len(alts) == 2 and ["d"] in alts  # the other two-step chain and the undecided direct edge
+
+
+NODES = ["a", "b", "c", "d", "e", "f"]
+edge_specs = st.lists(
+    st.tuples(
+        st.sampled_from(NODES),
+        st.sampled_from(NODES),
+        st.sampled_from([Decision.ALLOWED, Decision.UNKNOWN]),
+        st.booleans(),
+    ),
+    max_size=14,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(specs=edge_specs, admins=st.sets(st.sampled_from(NODES), max_size=2), depth=st.integers(1, 4))
+def test_paths_to_admin_of_every_start_at_once_agree_with_asking_each_start(
+    specs: list[tuple[str, str, Decision, bool]], admins: set[str], depth: int
+) -> None:
+    """The all-starts walk (backwards from the admin ends, once) gives each start a chain of the
+    same status and length as walking forwards from that start alone."""
+    edges = []
+    for n, (source, target, decision, escalates) in enumerate(specs):
+        mechanism = f"m{n}"
+        made = edge_from(
+            source, target, Cloud.AWS, mechanism, [answer(source, mechanism, target, decision)], escalates=escalates
+        )
+        assert made is not None
+        edges.append(made)
+    graph = MintGraph(edges, [Admin(id=a, cloud=Cloud.AWS, scope="s", why="test") for a in admins])
+    together = {c.source: c for c in graph.paths_to_admin(max_depth=depth)}
+    alone = {}
+    for start in {e.source for e in edges} - admins:
+        found = graph.paths_to_admin(start, max_depth=depth)
+        if found:
+            alone[start] = found[0]
+    assert together.keys() == alone.keys()
+    for start, chain in together.items():
+        assert (chain.status, len(chain.edges)) == (alone[start].status, len(alone[start].edges))
+        assert graph.is_admin_end(chain) and chain.edges[0].source == start
+        assert all(x.target == y.source for x, y in zip(chain.edges, chain.edges[1:], strict=False))
