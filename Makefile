@@ -19,6 +19,7 @@ demo: install
 	@mkdir -p .demo
 	IAMDRIFT_DB=$(DEMO_DB) $(BIN)/iamdrift demo
 	@echo "explore it: IAMDRIFT_DB=$(DEMO_DB) $(BIN)/iamdrift show latest --coverage"
+	@echo "the findings as one offline page: IAMDRIFT_DB=$(DEMO_DB) $(BIN)/iamdrift findings --format html -o .demo/findings.html"
 
 test: install
 	$(BIN)/ruff check .

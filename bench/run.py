@@ -179,7 +179,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
-        "--only", choices=["aws", "clouds", "graph"], help="Run one group of benchmarks (figures not written)."
+        "--only",
+        choices=["aws", "clouds", "graph", "findings", "drift"],
+        help="Run one group of benchmarks (figures not written).",
     )
     args = parser.parse_args()
     import sim_bench
@@ -200,6 +202,16 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as work:
             benchmarks.append(graph_bench.bench_graph(Path(work)))
+    if args.only in (None, "findings"):
+        import findings_bench
+
+        with tempfile.TemporaryDirectory() as work:
+            benchmarks.append(findings_bench.bench_findings(Path(work)))
+    if args.only in (None, "drift"):
+        import drift_bench
+
+        with tempfile.TemporaryDirectory() as work:
+            benchmarks.append(drift_bench.bench_drift(Path(work)))
     _report(benchmarks, None if args.only else args.out)
 
 

@@ -19,17 +19,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 from rich.text import Text
 
 from iamdrift import __version__, exit_codes, render
+from iamdrift.output import write_whole
 from models import Snapshot
 from models.store import Store, StoreError
 from scanner import SKIPPED_FILES_META
 from scanner.errors import ScanError
+
+if TYPE_CHECKING:
+    from iamdrift.config import RunConfig
+    from iamdrift.reports.suppressions import Suppression
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 
@@ -253,7 +258,21 @@ def refuse_conflicts(ctx: click.Context, *, from_paths: tuple[Path, ...]) -> Non
     metavar="DIR",
     help="Also write the raw answers as export files that `scan --from` reads.",
 )
+@click.option(
+    "--usage",
+    is_flag=True,
+    help="Live: also read last-use evidence (AWS service last accessed, Google Cloud Activity Analyzer, Entra "
+    "service principal sign-ins); slower, and needs the read permissions the README lists.",
+)
 @click.option("--strict", is_flag=True, help="Exit 3 when the snapshot has coverage gaps.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="A scheduled run as FILE (iamdrift.toml) describes: what to scan, then the findings, the drift and "
+    "their reports, with one exit code.",
+)
 @json_option
 @click.pass_context
 def scan(
@@ -270,14 +289,26 @@ def scan(
     azure_all_subscriptions: bool,
     label: str,
     save_raw: Path | None,
+    usage: bool,
     strict: bool,
+    config_path: Path | None,
     as_json: bool,
 ) -> None:
     """Scan AWS, Google Cloud and Azure (live, or --from export files) and store one snapshot.
 
     Live: AWS unless only Google Cloud / Azure options are given (then AWS too only with an AWS
     option); Google Cloud with --organization / --project; Azure with --subscription /
-    --all-subscriptions."""
+    --all-subscriptions. With --config, the file says what to scan and what to do after."""
+    config: RunConfig | None = None
+    suppressions: tuple[Suppression, ...] = ()
+    if config_path is not None:
+        config, suppressions = read_config(ctx, config_path)
+        targets = config.scan
+        from_paths, label = targets.from_paths, config.label
+        profile, regions, assume_role = targets.profile, targets.regions, targets.assume_role
+        accounts, parallel = targets.accounts, targets.parallel
+        gcp_organization, gcp_projects = targets.gcp_organization, targets.gcp_projects
+        azure_subscriptions, azure_all_subscriptions = targets.azure_subscriptions, targets.azure_all_subscriptions
     refuse_conflicts(ctx, from_paths=from_paths)
     with failures(ctx), progress_display(not as_json) as progress:
         if from_paths:
@@ -299,10 +330,40 @@ def scan(
                 gcp_projects=gcp_projects,
                 azure_subscriptions=azure_subscriptions,
                 azure_all_subscriptions=azure_all_subscriptions,
+                usage=usage,
             )
             snapshot = live.run(label=label, progress=progress, debug=bool(ctx.obj.get("debug")))
     with failures(ctx):
-        store_and_report(ctx, snapshot, as_json=as_json, strict=strict)
+        store_and_report(ctx, snapshot, as_json=as_json, strict=strict and config is None)
+    if config is not None:
+        from iamdrift.scheduled import run_after_scan
+
+        with failures(ctx):
+            code = run_after_scan(ctx, config, snapshot, load_snapshot, open_store, suppressions)
+        if code == exit_codes.OK and strict and snapshot.gaps:
+            code = exit_codes.GAPS
+        ctx.exit(code)
+
+
+def read_config(ctx: click.Context, path: Path) -> tuple[RunConfig, tuple[Suppression, ...]]:
+    """The run ``path`` describes and its suppressions, checked before anything is scanned: a
+    scan option given beside it is a usage error; a bad file, or a report folder that does not
+    exist, one clear error."""
+    given = given_options(ctx, {**LIVE_OPTIONS, "from_paths": "--from", "label": "--label"})
+    if given:
+        raise click.UsageError(f"--config says what to scan; {', '.join(given)} cannot be given with it")
+    from iamdrift.config import ConfigError, load_config
+    from iamdrift.reports.suppressions import SuppressionError, load_suppressions
+
+    try:
+        config = load_config(path)
+        suppressions = tuple(load_suppressions(config.suppressions)) if config.suppressions else ()
+    except (ConfigError, SuppressionError) as exc:
+        raise Failure(str(exc)) from exc
+    for output in (*config.finding_outputs, *config.drift_outputs):
+        if not output.path.parent.is_dir():
+            raise Failure(f"{path}: cannot write {output.path}: the folder {output.path.parent} does not exist")
+    return config, suppressions
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -321,6 +382,7 @@ class LiveScan:
     gcp_projects: tuple[str, ...]
     azure_subscriptions: tuple[str, ...]
     azure_all_subscriptions: bool
+    usage: bool = False
 
     def run(self, *, label: str, progress: Callable[[str], None] | None, debug: bool) -> Snapshot:
         aws = bool(self.profile or self.regions or self.assume_role or self.accounts or self.save_raw)
@@ -348,6 +410,7 @@ class LiveScan:
             label=label,
             progress=progress,
             save_raw=self.save_raw,
+            usage=self.usage,
         )
 
     def _gcp(self, label: str, progress: Callable[[str], None] | None) -> Snapshot:
@@ -359,6 +422,7 @@ class LiveScan:
             projects=self.gcp_projects,
             label=label,
             progress=progress,
+            usage=self.usage,
         )
 
     def _azure(self, label: str, progress: Callable[[str], None] | None, *, debug: bool) -> Snapshot:
@@ -375,6 +439,7 @@ class LiveScan:
                 all_subscriptions=self.azure_all_subscriptions,
                 label=label,
                 progress=progress,
+                usage=self.usage,
             )
         finally:
             azure_clients.close()
@@ -443,30 +508,18 @@ def export(ctx: click.Context, snapshot_ref: str, output: Path | None, as_json: 
         click.echo(f"wrote snapshot {snapshot.id} to {output}", err=True)
 
 
-def write_whole(output: Path, text: str) -> None:
-    """Write ``text`` to ``output`` whole or not at all (a temporary file renamed over it)."""
-    temporary = output.with_name(output.name + ".partial")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(output)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise Failure(f"cannot write {output}: {exc.strerror or exc}") from exc
-    except KeyboardInterrupt:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 #: How many chains to admin ``demo`` prints (``paths --to-admin`` lists them all).
 DEMO_CHAINS = 12
+#: How many findings ``demo`` prints, most severe first (``findings`` lists them all).
+DEMO_FINDINGS = 40
 
 
 @cli.command()
 @json_option
 @click.pass_context
 def demo(ctx: click.Context, as_json: bool) -> None:
-    """Scan the bundled demo estate (fixtures/demo), store it as a snapshot, build its mint graph and
-    show the chains to admin."""
+    """Scan the bundled demo estate (fixtures/demo), store it as a snapshot, build its mint graph,
+    show the chains to admin and the findings, most severe first."""
     if not DEMO_DIR.is_dir():
         raise Failure(f"the demo estate is not at {DEMO_DIR}; run the demo from a source checkout")
     from scanner.files import scan_files
@@ -477,14 +530,20 @@ def demo(ctx: click.Context, as_json: bool) -> None:
         store_and_report(ctx, snapshot, as_json=as_json, strict=False)
     if as_json:
         return
-    from iamdrift import graph_commands
+    from iamdrift import findings_commands, graph_commands
+    from iamdrift.reports import table
 
     with failures(ctx):
         graph, _ = graph_commands.graph_of(ctx, snapshot, open_store, at=None)
-    graph_commands.print_paths(render.console(), snapshot, graph, limit=DEMO_CHAINS)
+    out = render.console()
+    graph_commands.print_paths(out, snapshot, graph, limit=DEMO_CHAINS)
+    with failures(ctx):
+        report = findings_commands.evaluate(ctx, snapshot, open_store)
+    out.print()
+    table.print_report(out, report, limit=DEMO_FINDINGS, compact=True)
     render.console(stderr=True).print(
-        "next: `iamdrift paths --to-admin`, `iamdrift reach ID`, `iamdrift who-can ACTION RESOURCE`, "
-        "`iamdrift show latest --coverage`"
+        "next: `iamdrift findings --format html -o report.html`, `iamdrift paths --to-admin`, `iamdrift reach ID`, "
+        "`iamdrift who-can ACTION RESOURCE`, `iamdrift show latest --coverage`"
     )
 
 
@@ -522,11 +581,13 @@ def main() -> None:
 
 
 def _register_simulator() -> None:
-    from iamdrift import ask_commands, graph_commands, simulator_commands
+    from iamdrift import ask_commands, drift_commands, findings_commands, graph_commands, simulator_commands
 
     simulator_commands.register(cli)
     ask_commands.register(cli, load_snapshot, graph_commands.who_can_chains(open_store))
     graph_commands.register(cli, load_snapshot, open_store)
+    findings_commands.register(cli, load_snapshot, open_store)
+    drift_commands.register(cli, load_snapshot, open_store)
 
 
 _register_simulator()

@@ -12,6 +12,7 @@ from models.principal import Principal, PrincipalKind
 from models.resource import Resource
 from models.scope import Cloud, Scope, ScopeKind
 from models.snapshot import Snapshot
+from models.usage import Usage, UsageKind
 from models.workload import Workload, WorkloadKind
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "Scope",
     "ScopeKind",
     "Snapshot",
+    "Usage",
+    "UsageKind",
     "Workload",
     "WorkloadKind",
 ]

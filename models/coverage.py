@@ -21,7 +21,8 @@ class Covers(StrEnum):
     ``credentials``, ``resources`` (inventory), ``operations`` (Azure's operations catalog),
     ``owners`` (owners of Entra applications and service principals), ``entra_roles`` (Entra directory
     role definitions, assignments and eligibilities), ``app_roles`` (Entra app-role assignments),
-    ``eligible_assignments`` (Azure RBAC PIM eligibilities: a gap there leaves active access decided).
+    ``eligible_assignments`` (Azure RBAC PIM eligibilities: a gap there leaves active access decided),
+    ``usage`` (last-use reports: AWS service last accessed, Google Cloud activities, Entra sign-ins).
     """
 
     PRINCIPALS = "principals"
@@ -45,6 +46,7 @@ class Covers(StrEnum):
     ENTRA_ROLES = "entra_roles"
     APP_ROLES = "app_roles"
     ELIGIBLE_ASSIGNMENTS = "eligible_assignments"
+    USAGE = "usage"
 
 
 class CoverageStatus(StrEnum):

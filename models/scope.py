@@ -41,7 +41,9 @@ class Scope:
     """One node of a cloud's containment tree.
 
     ``id`` is the cloud's own stable id (AWS account id, OU id ``ou-...``, root ``r-...``,
-    organization ``o-...``). ``parent_id`` is ``None`` at the top of a tree, and for an account
+    organization ``o-...``). ``tags``: the scope's own tags or labels (Google Cloud project labels;
+    Azure subscription, resource group and resource tags; AWS account tags), key to value; empty
+    when it has none or they were not read. ``parent_id`` is ``None`` at the top of a tree, and for an account
     whose organization was not readable (the coverage says why). ``management_account_id``, on an
     AWS organization, is its management account (SCPs and RCPs do not bind it).
     """
@@ -52,6 +54,7 @@ class Scope:
     name: str
     parent_id: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
     management_account_id: str | None = None
 
     def __post_init__(self) -> None:

@@ -16,6 +16,7 @@ from models.policy import Attachment, Policy
 from models.principal import Principal
 from models.resource import Resource
 from models.scope import Scope
+from models.usage import Usage
 from models.workload import Workload
 
 FORMAT = "iamdrift.snapshot/1"
@@ -30,6 +31,7 @@ COLLECTIONS: dict[str, type] = {
     "resources": Resource,
     "workloads": Workload,
     "coverage": CoverageEntry,
+    "usage": Usage,
 }
 
 
@@ -50,7 +52,9 @@ class Snapshot:
 
     ``source`` says how it was collected (``live``, ``files``), ``label`` is free text from the
     user. Collections hold unique ids (checked). ``coverage`` lists every read; entries that are
-    gaps say where the snapshot is blind.
+    gaps say where the snapshot is blind. ``usage`` holds what the clouds reported of last use
+    (service last accessed, last authentication, sign-ins); snapshots written before it load with
+    none, which says nothing about use (see :mod:`models.usage`).
     """
 
     id: str = field(default_factory=new_snapshot_id)
@@ -66,6 +70,7 @@ class Snapshot:
     workloads: tuple[Workload, ...] = ()
     coverage: tuple[CoverageEntry, ...] = ()
     meta: dict[str, str] = field(default_factory=dict)
+    usage: tuple[Usage, ...] = ()
 
     def __post_init__(self) -> None:
         require_aware("Snapshot", "created_at", self.created_at)

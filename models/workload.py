@@ -47,7 +47,9 @@ class WorkloadKind(StrEnum):
 @dataclass(frozen=True, kw_only=True)
 class Workload:
     """Compute ``id`` that runs as every principal in ``principal_ids`` (an ECS task definition
-    has a task role and an execution role; an EC2 instance, the role of its instance profile)."""
+    has a task role and an execution role; an EC2 instance, the role of its instance profile).
+    ``tags``: the workload's own tags or labels (Google Cloud labels, Azure resource tags, AWS tags),
+    key to value; empty when it has none or they were not read."""
 
     id: str
     cloud: Cloud
@@ -57,6 +59,7 @@ class Workload:
     principal_ids: tuple[str, ...]
     region: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         require_text("Workload", "id", self.id)

@@ -26,6 +26,7 @@ from models.snapshot import COLLECTIONS
 from models.snapshot import FORMAT as SNAPSHOT_FORMAT
 from scanner import SKIPPED_FILES_META
 from scanner.aws import exports
+from scanner.aws import usage as aws_usage
 from scanner.aws.credential_report import HEADER_START as REPORT_HEADER_START
 from scanner.aws.normalize import normalize
 from scanner.errors import BadInputError, UnrecognisedFileError
@@ -86,8 +87,14 @@ def read_file(path: Path) -> tuple[str, Any]:
     if _SNAPSHOT_START.match(text[:256]):
         return "snapshot", read_snapshot(path, exports.load_json_text(path, text))
     from scanner.azure import exports as azure_exports
+    from scanner.azure import usage as azure_usage
     from scanner.gcp import exports as gcp_exports
+    from scanner.gcp import usage as gcp_usage
 
+    for usage_reader in (aws_usage, gcp_usage, azure_usage):  # usage reports, by content (scanner/*/usage.py)
+        used = usage_reader.detect(path, text)
+        if used is not None:
+            return "usage", used
     for cloud, reader in (("gcp", gcp_exports), ("azure", azure_exports)):
         found = reader.detect(path, text)
         if found is not None:
@@ -128,7 +135,9 @@ def read_snapshot(path: Path, data: Any) -> Snapshot:
 class _Found:
     """What the files held, per cloud, and the files of a directory that were not read."""
 
-    by_cloud: dict[str, list[Any]] = field(default_factory=lambda: {"aws": [], "gcp": [], "azure": [], "snapshot": []})
+    by_cloud: dict[str, list[Any]] = field(
+        default_factory=lambda: {"aws": [], "gcp": [], "azure": [], "snapshot": [], "usage": []}
+    )
     skipped: list[Path] = field(default_factory=list)
 
     def count(self) -> int:
@@ -165,8 +174,12 @@ def scan_files(
         return _read_back(snapshots[0], label=label, meta=meta)
     if progress:
         progress("normalizing")
-    parts = _normalize(found.by_cloud) + [_collections(s) for s in snapshots]
-    return merge(parts).to_snapshot(source="files", label=label, meta={"inputs": str(found.count()), **meta})
+    parts = _normalize(found.by_cloud) + [_collections(s) for s in snapshots] + found.by_cloud["usage"]
+    merged = merge(parts)
+    from scanner.azure.usage import resolve as resolve_azure_usage
+
+    resolve_azure_usage(merged)
+    return merged.to_snapshot(source="files", label=label, meta={"inputs": str(found.count()), **meta})
 
 
 def _normalize(by_cloud: dict[str, list[Any]]) -> list[Normalized]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from models import Attachment, CoverageEntry, Credential, Policy, Principal, Resource, Scope, Snapshot, Workload
+from models import Attachment, CoverageEntry, Credential, Policy, Principal, Resource, Scope, Snapshot, Usage, Workload
 from models._checks import ModelError
 from scanner.errors import BadInputError
 
@@ -21,6 +21,7 @@ class Normalized:
     resources: list[Resource] = field(default_factory=list)
     workloads: list[Workload] = field(default_factory=list)
     coverage: list[CoverageEntry] = field(default_factory=list)
+    usage: list[Usage] = field(default_factory=list)
 
     def to_snapshot(self, *, source: str, label: str, meta: dict[str, str]) -> Snapshot:
         try:
@@ -36,6 +37,7 @@ class Normalized:
                 resources=tuple(self.resources),
                 workloads=tuple(self.workloads),
                 coverage=tuple(self.coverage),
+                usage=tuple(self.usage),
             )
         except ModelError as exc:
             raise BadInputError(f"the inputs describe one object twice: {exc}") from exc
@@ -59,6 +61,7 @@ def merge(parts: list[Normalized]) -> Normalized:
             "resources",
             "workloads",
             "coverage",
+            "usage",
         ):
             getattr(out, name).extend(getattr(part, name))
     return out

@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from models import CoverageStatus, Snapshot
+from models import CoverageStatus, Snapshot, Usage
 from scanner.aws.clients import AwsClients
 from scanner.aws.exports import EXTRAS_SERVICES
 from scanner.aws.fetch_iam import fetch_account_iam
@@ -27,6 +27,8 @@ from scanner.aws.fetch_resources import fetch_region, s3_policies
 from scanner.aws.normalize import normalize
 from scanner.aws.raw import RawAccount, RawOrganization, empty_extras
 from scanner.aws.recorder import Recorder, error_code
+from scanner.aws.usage import collect as collect_usage
+from scanner.aws.usage import principal_arns
 from scanner.errors import ScanError
 
 Progress = Callable[[str], None]
@@ -61,12 +63,20 @@ def enabled_regions(clients: AwsClients, rec: Recorder) -> list[str]:
 
 
 def scan_account(
-    clients: AwsClients, account_id: str, regions: Sequence[str], partition: str, progress: Progress | None
+    clients: AwsClients,
+    account_id: str,
+    regions: Sequence[str],
+    partition: str,
+    progress: Progress | None,
+    usage: list[Usage] | None = None,
 ) -> RawAccount:
+    """One account's answers; with ``usage``, its principals' service last accessed data is read
+    too (records appended there, their coverage kept with the account's)."""
     rec = Recorder(account_id)
     if progress:
         progress(f"account {account_id}: IAM")
     details, report, iam_extras = fetch_account_iam(clients, rec)
+    used = collect_usage(clients.client("iam"), account_id, principal_arns(details))[0] if usage is not None else None
     extras = empty_extras(account_id)
     extras.update(iam_extras)
     extras["ResourcePolicies"].extend(s3_policies(clients, rec, set(regions), partition))
@@ -100,6 +110,9 @@ def scan_account(
         extras=extras,
     )
     raw.coverage.extend(entries)
+    if usage is not None and used is not None:
+        usage.extend(used.usage)
+        raw.coverage.extend(used.coverage)
     return raw
 
 
@@ -113,6 +126,7 @@ def scan_live(
     label: str = "",
     progress: Progress | None = None,
     save_raw: Path | None = None,
+    usage: bool = False,
 ) -> Snapshot:
     """Scan AWS and return the snapshot (not stored: the caller stores it).
 
@@ -120,6 +134,8 @@ def scan_live(
     role) assumed in every account of the organization, or in ``accounts`` if given; the caller's
     own account is scanned with the caller's credentials. Without it only the caller's account is
     scanned. ``save_raw`` writes the raw answers as export files that ``scan --from`` reads.
+    ``usage`` also reads every user's and role's service last accessed data
+    (:mod:`scanner.aws.usage`); without it the snapshot has no usage coverage (usage unknown).
     """
     identity = caller_identity(clients)
     caller_account = identity["Account"]
@@ -145,10 +161,11 @@ def scan_live(
     if any(t != caller_account for t in targets) and not assume_role:
         raise ScanError("scanning other accounts needs --assume-role ROLE_NAME")
     scan_regions = list(regions) if regions else enabled_regions(clients, base)
+    used: list[Usage] | None = [] if usage else None
 
     def one(account_id: str) -> RawAccount:
         if account_id == caller_account:
-            return scan_account(clients, account_id, scan_regions, partition, progress)
+            return scan_account(clients, account_id, scan_regions, partition, progress, used)
         role_arn = f"arn:{partition}:iam::{account_id}:role/{assume_role}"
         try:
             assumed = clients.assume(role_arn)
@@ -162,7 +179,7 @@ def scan_live(
             raw = RawAccount(account_id=account_id, origin=f"AWS account {account_id} (live)")
             raw.coverage.extend(rec.entries())
             return raw
-        return scan_account(assumed, account_id, scan_regions, partition, progress)
+        return scan_account(assumed, account_id, scan_regions, partition, progress, used)
 
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         raws = list(pool.map(one, targets))
@@ -170,6 +187,7 @@ def scan_live(
         write_raw(save_raw, raws, organization)
     parts = normalize(raws, organization)
     parts.coverage.extend(base.entries())
+    parts.usage.extend(used or ())
     meta = {"caller": str(identity["Arn"]), "regions": ",".join(scan_regions), "accounts": ",".join(targets)}
     return parts.to_snapshot(source="live", label=label, meta=meta)
 

@@ -167,7 +167,14 @@ def _account(raw: RawAccount, out: Normalized, seen_policies: set[str]) -> None:
     account = raw.account_id
     root_arn = f"arn:aws:iam::{account}:root"
     out.principals.append(
-        Principal(id=root_arn, cloud=Cloud.AWS, kind=PrincipalKind.AWS_ROOT, name=f"root ({account})", scope_id=account)
+        Principal(
+            id=root_arn,
+            cloud=Cloud.AWS,
+            kind=PrincipalKind.AWS_ROOT,
+            name=f"root ({account})",
+            scope_id=account,
+            attributes=_root_attributes(raw),
+        )
     )
     details = raw.authorization_details
     instance_profile_roles: dict[str, tuple[str, ...]] = {}
@@ -451,6 +458,17 @@ def _to_second(value: datetime | None) -> datetime | None:
 def _user_arns(raw: RawAccount, account: str) -> dict[str, str]:
     details = raw.authorization_details or {}
     return {u["UserName"]: u["Arn"] for u in details.get("UserDetailList", [])}
+
+
+def _root_attributes(raw: RawAccount) -> dict[str, str]:
+    """What the credential report's ``<root_account>`` row says of the root user: ``mfaActive``
+    (``true`` / ``false``), absent when the account has no report."""
+    if not raw.credential_report:
+        return {}
+    for row in report_rows(raw.credential_report):
+        if row.get("user") == "<root_account>" and row.get("mfa_active") in ("true", "false"):
+            return {"mfaActive": row["mfa_active"]}
+    return {}
 
 
 def _report_credentials(row: dict[str, str]) -> list[Credential]:

@@ -47,6 +47,7 @@ from scanner.azure.raw import (
     sanitize_application,
     sanitize_graph_object,
 )
+from scanner.azure.usage import collect as collect_usage
 from scanner.errors import ScanError
 
 T = TypeVar("T")
@@ -225,12 +226,19 @@ def scan_live(
     all_subscriptions: bool = False,
     label: str = "",
     progress: Progress | None = None,
+    usage: bool = False,
 ) -> Snapshot:
-    """:func:`collect_azure`, normalized into a snapshot (not stored: the caller stores it)."""
+    """:func:`collect_azure`, normalized into a snapshot (not stored: the caller stores it). ``usage``
+    also reads the service principals' sign-in activity (:mod:`scanner.azure.usage`)."""
     raw = collect_azure(clients, subscriptions=subscriptions, all_subscriptions=all_subscriptions, progress=progress)
     if progress:
         progress("normalizing")
-    return normalize_azure(raw).to_snapshot(source="live", label=label, meta={"azure_tenant": raw.tenant_id or ""})
+    parts = normalize_azure(raw)
+    if usage:
+        used = collect_usage(clients, raw.tenant_id, raw.service_principals)
+        parts.usage.extend(used.usage)
+        parts.coverage.extend(used.coverage)
+    return parts.to_snapshot(source="live", label=label, meta={"azure_tenant": raw.tenant_id or ""})
 
 
 def _subscription(clients: AzureClients, rec: _Recorder, raw: AzureRaw, sub: str) -> None:

@@ -178,8 +178,10 @@ class _Builder:
         self.gap_keys: set[tuple[str, str]] = set()
         self.member_of: dict[str, set[str]] = {}  # object id -> groups it is in (transitively)
         self.app_settings = {arm(site): names for site, names in raw.app_settings.items()}
+        self.tags: dict[str, dict[str, str]] = {}  # lower-cased ARM id or object id -> its tags
 
     def build(self) -> Normalized:
+        self._tags()
         self._tenants()
         for tree in self.raw.management_groups:
             self._management_group(tree, self.tenant)
@@ -313,6 +315,21 @@ class _Builder:
                 ),
             )
 
+    def _tags(self) -> None:
+        """The tags of every subscription, resource group, resource and user-assigned identity the
+        inputs list (by ARM id), and of every service principal and application (by object id)."""
+        for item in (*self.raw.subscriptions, *self.raw.resource_groups, *self.raw.resources, *self.raw.identities):
+            ident = str(item.get("id") or "")
+            if not ident:
+                continue
+            key = arm(ident if ident.startswith("/") else f"/subscriptions/{ident}")
+            found = tags_of(item.get("tags"))
+            if found:
+                self.tags[key] = {**self.tags.get(key, {}), **found}
+        for item in (*self.raw.service_principals, *self.raw.applications):
+            if item.get("id") and (found := tags_of(item.get("tags"))):
+                self.tags[str(item["id"]).strip().lower()] = found
+
     def _emit_scopes(self) -> None:
         for scope_id in list(self.scopes):
             info = self.scopes[scope_id]
@@ -327,6 +344,7 @@ class _Builder:
                     name=info.name,
                     parent_id=info.parent,
                     attributes=info.attributes,
+                    tags=dict(self.tags.get(scope_id, {})),
                 )
             )
 
@@ -392,8 +410,16 @@ class _Builder:
                     members_known=info.members_known,
                     owners=info.owners,
                     owners_known=info.owners_known,
+                    tags=dict(self.tags.get(oid) or self._identity_tags(info)),
                 )
             )
+
+    def _identity_tags(self, info: _PrincipalInfo) -> dict[str, str]:
+        """A user-assigned identity's tags are its resource's (``az identity list``); a
+        system-assigned one has none of its own (its resource's tags are the scope's)."""
+        if info.attributes.get("identityType") != "UserAssigned":
+            return {}
+        return self.tags.get(info.attributes.get("resourceId", ""), {})
 
     def _identities(self) -> None:
         for identity in self.raw.identities:
@@ -602,6 +628,7 @@ class _Builder:
                     principal_ids=tuple(principal_ids),
                     region=str(resource.get("location") or "") or None,
                     attributes=attributes,
+                    tags=dict(self.tags.get(resource_id, {})),
                 )
             )
 
@@ -1098,6 +1125,24 @@ def _tenant_of(raw: AzureRaw) -> str:
         if item.get("tenantId"):
             return str(item["tenantId"]).lower()
     return "/"
+
+
+def tags_of(value: Any) -> dict[str, str]:
+    """Tags as a dict: ARM tags are an object of strings; Microsoft Graph tags (service principals,
+    applications) are a list of strings, each ``key:value`` or ``key=value`` split at the first
+    separator, a bare word kept as a key with an empty value. Absent or null is empty."""
+    if isinstance(value, dict):
+        return {str(k): "" if v is None else str(v) for k, v in value.items()}
+    if isinstance(value, list):
+        out: dict[str, str] = {}
+        for item in value:
+            if not isinstance(item, str) or not item:
+                continue
+            cut = min((i for i in (item.find(":"), item.find("=")) if i > 0), default=-1)
+            key, text = (item[:cut], item[cut + 1 :]) if cut > 0 else (item, "")
+            out.setdefault(key.strip(), text.strip())
+        return out
+    return {}
 
 
 def _workload_kind(resource_type: str, kind: str) -> WorkloadKind:

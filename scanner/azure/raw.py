@@ -16,8 +16,16 @@ from models import CoverageEntry
 #: The only fields of a ``passwordCredentials`` / ``keyCredentials`` entry ever kept. Anything else
 #: (``secretText``, ``key``, ``customKeyIdentifier``) is dropped on the way in.
 SP_CREDENTIAL_FIELDS = ("keyId", "displayName", "startDateTime", "endDateTime", "hint", "type", "usage")
-SP_FIELDS = ("id", "appId", "displayName", "servicePrincipalType", "appOwnerOrganizationId", "accountEnabled")
-APP_FIELDS = ("id", "appId", "displayName", "signInAudience", "createdDateTime")
+SP_FIELDS = (
+    "id",
+    "appId",
+    "displayName",
+    "servicePrincipalType",
+    "appOwnerOrganizationId",
+    "accountEnabled",
+    "tags",
+)
+APP_FIELDS = ("id", "appId", "displayName", "signInAudience", "createdDateTime", "tags")
 #: The fields of an app role (``appRoles`` of a service principal) kept: which permission an id names.
 APP_ROLE_FIELDS = ("id", "value", "displayName", "isEnabled", "allowedMemberTypes")
 #: The fields of a directory object (an owner, an expanded ``principal``) kept.

@@ -110,6 +110,7 @@ def subscription(obj: dict[str, Any]) -> dict[str, Any]:
         "name": obj.get("displayName"),
         "state": obj.get("state"),
         "tenantId": obj.get("tenantId"),
+        "tags": obj.get("tags"),
     }
 
 

@@ -46,6 +46,7 @@ from scanner.gcp.raw import GcpRaw, JsonObject
 from scanner.gcp.recorder import Recorder, fatal
 from scanner.gcp.rest import RestReader
 from scanner.gcp.shapes import covers_of
+from scanner.gcp.usage import collect as collect_usage
 
 Progress = Callable[[str], None]
 POLICY_VERSION = 3
@@ -123,11 +124,18 @@ def scan_gcp(
     projects: Sequence[str],
     label: str = "",
     progress: Progress | None = None,
+    usage: bool = False,
 ) -> Snapshot:
-    """Collect and normalize one Google Cloud scan (not stored: the caller stores it)."""
+    """Collect and normalize one Google Cloud scan (not stored: the caller stores it). ``usage`` also
+    queries each project's Activity Analyzer (:mod:`scanner.gcp.usage`)."""
     raw = collect_gcp(clients, organization=organization, projects=projects, progress=progress)
     meta = {"organization": organization or "", "projects": ",".join(projects)}
-    return normalize_gcp(raw).to_snapshot(source="live", label=label, meta=meta)
+    parts = normalize_gcp(raw)
+    if usage:
+        used = collect_usage(clients.rest, list(projects) or [str(p["projectId"]) for p in raw.projects])
+        parts.usage.extend(used.usage)
+        parts.coverage.extend(used.coverage)
+    return parts.to_snapshot(source="live", label=label, meta=meta)
 
 
 def as_json(message: Any) -> JsonObject:
@@ -152,6 +160,8 @@ def v1_project(project: JsonObject) -> JsonObject:
         out["parent"] = {"type": {"folders": "folder", "organizations": "organization"}.get(kind, kind), "id": ident}
     if project.get("createTime"):
         out["createTime"] = project["createTime"]
+    if project.get("labels"):
+        out["labels"] = dict(project["labels"])
     return out
 
 

@@ -173,7 +173,7 @@ class _Builder:
         kind = scope_id.partition("/")[0]
         if kind not in SCOPE_KINDS or not scope_id.partition("/")[2]:
             raise shapes.ShapeError(f"{scope_id!r} is not organizations/<n>, folders/<n> or projects/<id>")
-        entry = self.scopes.setdefault(scope_id, {"name": None, "parent": None, "attributes": {}})
+        entry = self.scopes.setdefault(scope_id, {"name": None, "parent": None, "attributes": {}, "tags": {}})
         if name and not entry["name"]:
             entry["name"] = name
         if parent and not entry["parent"] and parent != scope_id:
@@ -199,6 +199,7 @@ class _Builder:
                 self.scopes[scope]["attributes"]["projectNumber"] = str(project["projectNumber"])
             if project.get("lifecycleState"):
                 self.scopes[scope]["attributes"]["lifecycleState"] = str(project["lifecycleState"])
+            self.scopes[scope]["tags"].update(labels_of(project, f"projects[{project['projectId']}]"))
         for first in sorted(raw.ancestors):
             chain = [self.scope_id(a) for a in raw.ancestors[first] if a.partition("/")[0] in SCOPE_KINDS]
             for child, parent in pairwise(chain):
@@ -603,6 +604,7 @@ class _Builder:
                         "status": str(instance.get("status", "")),
                         "oauthScopes": " ".join(scopes),
                     },
+                    tags=labels_of(instance, where),
                 )
             )
 
@@ -627,7 +629,15 @@ class _Builder:
         return None
 
     def _workload(
-        self, ident: str, kind: WorkloadKind, name: str, project: str, location: str, principal: str, attrs: JsonObject
+        self,
+        ident: str,
+        kind: WorkloadKind,
+        name: str,
+        project: str,
+        location: str,
+        principal: str,
+        attrs: JsonObject,
+        labels: dict[str, str] | None = None,
     ) -> None:
         if any(w.id == ident for w in self.out.workloads):
             return  # the same service in both of its export shapes
@@ -643,6 +653,7 @@ class _Builder:
                 principal_ids=(principal,),
                 region=location,
                 attributes={k: str(v) for k, v in attrs.items() if v not in (None, "")},
+                tags=dict(labels or {}),
             )
         )
 
@@ -658,6 +669,7 @@ class _Builder:
                 spec = ((service.get("spec") or {}).get("template") or {}).get("spec") or {}
                 email = spec.get("serviceAccountName")
                 attrs = {"url": (service.get("status") or {}).get("url")}
+                labels = user_labels(labels_of(meta, f"{where}.metadata"))
             else:
                 full = shapes.need_text(service, "name", where)
                 match = shapes.RUN_SERVICE_NAME.match(full)
@@ -666,13 +678,14 @@ class _Builder:
                 name, project, location = match["name"], match["project"], match["location"]
                 email = (service.get("template") or {}).get("serviceAccount")
                 attrs = {"url": service.get("uri"), "ingress": service.get("ingress")}
+                labels = user_labels(labels_of(service, where))
             project = self.scope_id(f"projects/{project}").partition("/")[2]
             ident = f"//run.googleapis.com/projects/{project}/locations/{location}/services/{name}"
             principal = f"serviceAccount:{email}" if email else self.default_account(project, "compute", ident)
             if principal is None:
                 continue
             attrs["defaultServiceAccount"] = "" if email else "true"
-            self._workload(ident, WorkloadKind.CLOUD_RUN_SERVICE, name, project, location, principal, attrs)
+            self._workload(ident, WorkloadKind.CLOUD_RUN_SERVICE, name, project, location, principal, attrs, labels)
 
     def _functions(self) -> None:
         """Cloud Functions: v2 objects (``environment`` GEN_1 or GEN_2) or v1 objects (1st gen)."""
@@ -702,7 +715,10 @@ class _Builder:
                 "state": function.get("state") or function.get("status"),
                 "defaultServiceAccount": "" if email else "true",
             }
-            self._workload(ident, WorkloadKind.CLOUD_FUNCTION, match["name"], project, location, principal, attrs)
+            labels = user_labels(labels_of(function, where))
+            self._workload(
+                ident, WorkloadKind.CLOUD_FUNCTION, match["name"], project, location, principal, attrs, labels
+            )
 
     def _cloud_build(self) -> None:
         """The default service account of each project's builds (``getDefaultServiceAccount``)."""
@@ -789,7 +805,10 @@ class _Builder:
                 "oauthScopes": " ".join(sorted(_strings(node.get("oauthScopes"), f"{where}.config.nodeConfig"))),
                 "defaultServiceAccount": "" if email else "true",
             }
-            self._workload(ident, WorkloadKind.COMPOSER_ENVIRONMENT, match["name"], project, location, principal, attrs)
+            labels = labels_of(environment, where)
+            self._workload(
+                ident, WorkloadKind.COMPOSER_ENVIRONMENT, match["name"], project, location, principal, attrs, labels
+            )
 
     def _node_pools(self) -> None:
         """GKE node pools: each node runs as its pool's service account, with its pool's access scopes."""
@@ -804,6 +823,7 @@ class _Builder:
             base = f"//container.googleapis.com/projects/{project}/locations/{location}/clusters/{match['name']}"
             fallback = cluster.get("nodeConfig") or {}
             workload_pool = ((cluster.get("workloadIdentityConfig") or {}).get("workloadPool")) or ""
+            cluster_labels = labels_of(cluster, where, "resourceLabels")
             for j, pool in enumerate(cluster.get("nodePools") or []):
                 at = f"{where}.nodePools[{j}]"
                 pool_name = shapes.need_text(pool, "name", at)
@@ -826,7 +846,9 @@ class _Builder:
                     "workloadPool": workload_pool,
                 }
                 name = f"{match['name']}/{pool_name}"
-                self._workload(ident, WorkloadKind.GKE_NODE_POOL, name, project, location, principal, attrs)
+                self._workload(
+                    ident, WorkloadKind.GKE_NODE_POOL, name, project, location, principal, attrs, cluster_labels
+                )
 
     def _gke_service_accounts(self) -> None:
         """Kubernetes service accounts allowed to act as a service account (workload identity)."""
@@ -965,6 +987,7 @@ class _Builder:
                     name=str(entry["name"] or scope_id.partition("/")[2]),
                     parent_id=parent,
                     attributes=dict(entry["attributes"]),
+                    tags=dict(entry["tags"]),
                 )
             )
         for principal_id, principal in self.principals.items():
@@ -988,6 +1011,23 @@ def _strings(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise shapes.ShapeError(f"{where}.oauthScopes must be a list of strings")
     return value
+
+
+def labels_of(obj: Any, where: str, key: str = "labels") -> dict[str, str]:
+    """A resource's labels (``labels``: projects, instances, Cloud Run, functions, Composer;
+    ``resourceLabels``: GKE clusters), key to value; absent is empty."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise shapes.ShapeError(f"{where}.{key} must be a JSON object of strings")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def user_labels(labels: dict[str, str]) -> dict[str, str]:
+    """Labels without the ones Google Cloud sets itself (``cloud.googleapis.com/location``,
+    ``goog-...``, ``run.googleapis.com/...``): keys with a ``googleapis.com/`` prefix or ``goog-``."""
+    return {k: v for k, v in labels.items() if "googleapis.com/" not in k and not k.startswith("goog-")}
 
 
 def _with_attributes(principal: Principal, extra: dict[str, str]) -> Principal:

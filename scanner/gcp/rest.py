@@ -30,6 +30,7 @@ SCHEDULER_ENDPOINT = "https://cloudscheduler.googleapis.com"
 COMPOSER_ENDPOINT = "https://composer.googleapis.com"
 CONTAINER_ENDPOINT = "https://container.googleapis.com"
 COMPOSER_ASSET_TYPE = "composer.googleapis.com/Environment"
+POLICYANALYZER_ENDPOINT = "https://policyanalyzer.googleapis.com"  # Activity Analyzer (scanner/gcp/usage.py)
 
 
 @dataclass
@@ -47,6 +48,7 @@ class RestReader:
     scheduler_endpoint: str = SCHEDULER_ENDPOINT
     composer_endpoint: str = COMPOSER_ENDPOINT
     container_endpoint: str = CONTAINER_ENDPOINT
+    policyanalyzer_endpoint: str = POLICYANALYZER_ENDPOINT
     timeout: float = 60.0
 
     def iam_policies(self, scope: str) -> list[JsonObject]:

@@ -136,6 +136,7 @@ def test_estate_snapshot() -> None:
         "resources": 14,  # the operations catalogs of 14 resource providers
         "workloads": 6,  # 3 before, + the Automation account, Logic App and scale set
         "coverage": 31,  # one per file (30) and the role definition not in the inputs
+        "usage": 0,  # no sign-in activity among these files
     }
     # Every scope's parent is a scope of the snapshot.
     ids = {s.id for s in snapshot.scopes}
