@@ -211,7 +211,7 @@ def main() -> None:
         import drift_bench
 
         with tempfile.TemporaryDirectory() as work:
-            benchmarks.append(drift_bench.bench_drift(Path(work)))
+            benchmarks += drift_bench.bench_drift(Path(work))["benchmarks"]
     _report(benchmarks, None if args.only else args.out)
 
 
