@@ -14,15 +14,17 @@ from simulator.aws.edge_support import roles
 from simulator.core import Admin, Edge, Estate
 
 #: The parts of the work, the largest first (so a pool starts them first).
-PARTS = ("assume", "compute", "iam", "admins")
+#: ``assume`` is split in two halves of the roles (every other one), so two workers share it.
+PARTS = ("assume", "assume-2", "compute", "iam", "admins")
 
 
 def find_part(estate: Estate, part: str) -> tuple[list[Edge], list[Admin]]:
     """The edges (or admins) of one part of :data:`PARTS`."""
-    if part == "assume":
+    if part in ("assume", "assume-2"):
         from simulator.aws.edges_assume import all_assume_edges
 
-        return all_assume_edges(estate, roles(estate)), []
+        half = roles(estate)[0 if part == "assume" else 1 :: 2]
+        return all_assume_edges(estate, half), []
     if part == "compute":
         from simulator.aws.edges_compute import passrole_edges, runs_as_edges, update_code_edges
 

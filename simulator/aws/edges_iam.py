@@ -54,7 +54,7 @@ sts:AssumeRole``, ``iam:PutUserPolicy+iam:CreateAccessKey``, and so on, every an
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -285,6 +285,7 @@ class _Finder:
         self.user_ways: dict[tuple[str, str], list[Step]] = defaultdict(list)
         self.role_ways: dict[tuple[str, str], list[Step]] = defaultdict(list)
         self._trust_candidates: dict[str, set[str]] = {}
+        self._open_to: dict[str, Mapping[str, list[Principal]]] = {}
 
     def run(self) -> list[Edge]:
         for pid in self.actors:
@@ -442,7 +443,7 @@ class _Finder:
 
     def other_candidates(self, pid: str) -> None:
         account = self.account(pid)
-        for role in self.roles[account]:
+        for role in self.roles_open_to(account).get(pid, ()):
             if role.id != pid:
                 ways = self.ways_into_role(pid, role.id)
                 if ways:
@@ -452,14 +453,35 @@ class _Finder:
                 self.target_candidates(pid, user.id, self.user_ways[(pid, user.id)][0])
                 self.join_candidates(pid, user, self.user_ways[(pid, user.id)][0])
 
-    def ways_into_role(self, pid: str, role: str) -> list[Step]:
-        """``sts:AssumeRole`` as the trust stands (first), then the trust rewrites."""
+    def roles_open_to(self, account: str) -> Mapping[str, list[Principal]]:
+        """The roles of ``account`` that each actor may have a way into (its trust names the
+        actor, or cannot be read; or a trust rewrite of the actor's reaches it), in the account's
+        role order: the only roles :meth:`ways_into_role` can answer with a way (built once per
+        account, after :meth:`trust_edges`)."""
+        if account not in self._open_to:
+            rewrites: dict[str, set[str]] = defaultdict(set)
+            for source, role_id in self.role_ways:
+                rewrites[role_id].add(source)
+            found: dict[str, list[Principal]] = defaultdict(list)
+            for role in self.roles[account]:
+                for pid in sorted(self.trusted_by(role.id) | rewrites.get(role.id, set())):
+                    found[pid].append(role)
+            self._open_to[account] = found
+        return self._open_to[account]
+
+    def trusted_by(self, role: str) -> set[str]:
+        """The actors the trust of ``role`` may admit for ``sts:AssumeRole`` (every actor when it
+        cannot be read)."""
         if role not in self._trust_candidates:
             # An empty list is an answer (the trust admits no snapshot principal), not "unreadable".
             found = trust_candidates(self.real.grants, role, "sts:AssumeRole")
             self._trust_candidates[role] = set(self.actors if found is None else found)
+        return self._trust_candidates[role]
+
+    def ways_into_role(self, pid: str, role: str) -> list[Step]:
+        """``sts:AssumeRole`` as the trust stands (first), then the trust rewrites."""
         ways: list[Step] = []
-        if pid in self._trust_candidates[role]:
+        if pid in self.trusted_by(role):
             answer = self.real.asker.can(pid, "sts:AssumeRole", role)
             if not answer.decision.denied:
                 ways.append(self.real.step("sts:AssumeRole", answer))

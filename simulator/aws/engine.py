@@ -217,6 +217,8 @@ class AwsIndex:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.principals = {p.id: p for p in snapshot.principals if p.cloud is Cloud.AWS}
+        #: The accounts the snapshot holds principals of (the scanned accounts).
+        self.accounts = frozenset(p.scope_id for p in self.principals.values())
         self.policies = {p.id: p for p in snapshot.policies}
         self.scopes = {s.id: s for s in snapshot.scopes}
         self.attached: dict[tuple[str, AttachmentKind], list[str]] = defaultdict(list)

@@ -101,8 +101,8 @@ def _account_of(value: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _scanned_accounts(engine: AwsEngine) -> set[str]:
-    return {p.scope_id for p in engine.index.principals.values()}
+def _scanned_accounts(engine: AwsEngine) -> frozenset[str]:
+    return engine.index.accounts
 
 
 # --- building and deciding one outside request --------------------------------------------------
