@@ -26,7 +26,7 @@ import click
 from iamdrift import exit_codes, render
 from iamdrift.graph_commands import LoadSnapshot, OpenStore, graph_of
 from iamdrift.output import write_whole
-from iamdrift.reports import FORMATS, Report, history, html, json_report, markdown, sarif, table
+from iamdrift.reports import FORMATS, NO_OWNER, Report, history, html, json_report, markdown, sarif, table
 from iamdrift.reports.suppressions import Suppression, SuppressionError, apply_suppressions, load_suppressions
 from models import Cloud, Snapshot
 from models.store import StoreError
@@ -51,9 +51,12 @@ class Filters:
     categories: tuple[Category, ...] = ()
     clouds: tuple[Cloud, ...] = ()
     severity: Severity | None = None
+    owners: tuple[str, ...] = ()
 
     def keep(self, finding: Finding) -> bool:
         if self.categories and finding.rule.category not in self.categories:
+            return False
+        if self.owners and (finding.owner or NO_OWNER) not in self.owners:
             return False
         if self.clouds and not self._in_clouds(finding):
             return False
@@ -76,6 +79,8 @@ class Filters:
             out["cloud"] = tuple(c.value for c in self.clouds)
         if self.severity is not None:
             out["severity"] = (self.severity.value,)
+        if self.owners:
+            out["owner"] = self.owners
         return out
 
 
@@ -153,6 +158,13 @@ def register(cli: click.Group, load_snapshot: LoadSnapshot, open_store: OpenStor
         help="Only this cloud (a chain across clouds: each it passes through). Repeatable.",
     )
     @click.option("--severity", type=click.Choice([s.value for s in Severity]), help="Only this severity or worse.")
+    @click.option(
+        "--owner",
+        "owners",
+        multiple=True,
+        metavar="OWNER",
+        help=f"Only findings of this owner (its tag / label / Entra owner; {NO_OWNER!r}: nobody named). Repeatable.",
+    )
     @click.pass_context
     def findings_command(
         ctx: click.Context,
@@ -164,6 +176,7 @@ def register(cli: click.Group, load_snapshot: LoadSnapshot, open_store: OpenStor
         categories: tuple[str, ...],
         clouds: tuple[str, ...],
         severity: str | None,
+        owners: tuple[str, ...],
     ) -> None:
         """The findings of a snapshot: every rule of the catalogue over its proofs and mint graph,
         most severe first."""
@@ -178,6 +191,7 @@ def register(cli: click.Group, load_snapshot: LoadSnapshot, open_store: OpenStor
             categories=tuple(Category(c) for c in categories),
             clouds=tuple(Cloud(c) for c in clouds),
             severity=Severity(severity) if severity else None,
+            owners=owners,
         )
         try:
             report = evaluate(ctx, snapshot, open_store, suppressions=suppressions, filters=filters)

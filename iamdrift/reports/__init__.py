@@ -30,6 +30,10 @@ def iso(when: datetime) -> str:
     return when.isoformat().replace("+00:00", "Z")
 
 
+#: How findings whose subject nobody is named to own are grouped.
+NO_OWNER = "(none)"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Report:
     """One run's findings of ``snapshot`` at request time ``at`` (see the module docstring).
@@ -69,7 +73,13 @@ class Report:
             "failures": len(self.failures),
             "rules": len(self.rules),
             "gaps": len(self.gaps),
+            "by_owner": self.by_owner(),
         }
+
+    def by_owner(self) -> dict[str, int]:
+        """Standing findings per owner (``(none)``: no tag, label or Entra owner names one), most first."""
+        by = Counter(f.owner or NO_OWNER for f in self.findings)
+        return dict(sorted(by.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def seen(self, finding: Finding) -> tuple[str | None, str | None]:
         """``(first_seen, last_seen)`` ISO times, None when the history has no record of it."""
@@ -126,4 +136,4 @@ def status(finding: Finding) -> str:
     return "unknown" if finding.unknown else "proven"
 
 
-__all__ = ["FORMATS", "Report", "Step", "iso", "status", "steps"]
+__all__ = ["FORMATS", "NO_OWNER", "Report", "Step", "iso", "status", "steps"]

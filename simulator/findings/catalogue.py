@@ -10,10 +10,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from simulator.findings.context import Context
 from simulator.findings.model import Finding, RuleError, RuleMeta
+from simulator.findings.rules.ownership import owner_lookup
 
 Check = Callable[[Context], Iterable[Finding]]
 
@@ -71,8 +72,9 @@ def load_rules(modules: Sequence[str] | None = None) -> tuple[Rule, ...]:
 
 
 def run_rules(context: Context, rules: Iterable[Rule]) -> Outcome:
-    """Each rule over ``context``; findings of one id once; most severe first, then by category,
-    cloud and subject."""
+    """Each rule over ``context``; findings of one id once, each with its owner where a tag, label
+    or Entra owner names one (of its principal, else its subject: see the ownership rule); most
+    severe first, then by category, cloud and subject."""
     found: dict[str, Finding] = {}
     failures = []
     for rule in rules:
@@ -81,8 +83,12 @@ def run_rules(context: Context, rules: Iterable[Rule]) -> Outcome:
                 found.setdefault(finding.id, finding)
         except Exception as exc:  # one broken rule must not hide the others' findings
             failures.append(RuleFailure(rule.meta.id, f"{type(exc).__name__}: {exc}"))
+    owner = owner_lookup(context.snapshot, context.settings.owner_keys)
+    owned = (
+        f if f.owner is not None else replace(f, owner=owner(f.principal) or owner(f.subject)) for f in found.values()
+    )
     ordered = sorted(
-        found.values(),
+        owned,
         key=lambda f: (f.rule.severity.rank, f.unknown, f.rule.category.value, f.rule.id, f.subject),
     )
     return Outcome(tuple(ordered), tuple(failures))

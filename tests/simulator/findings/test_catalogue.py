@@ -4,6 +4,7 @@ and a rule that fails is reported, never taken for "no findings"."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +19,7 @@ from simulator.findings import (
     Rule,
     RuleError,
     RuleMeta,
+    Settings,
     Severity,
     load_rules,
     run_rules,
@@ -122,3 +124,26 @@ def test_findings_run_most_severe_first() -> None:
         context, [Rule(low, lambda c: [finding(low, "a")]), Rule(critical, lambda c: [finding(critical, "b")])]
     )
     assert [f.severity for f in outcome.findings] == [Severity.CRITICAL, Severity.LOW]
+
+
+def test_findings_carry_the_owner_their_principal_is_tagged_with() -> None:
+    from models import Principal, PrincipalKind, Scope, ScopeKind
+
+    account = Scope(id="111111111111", cloud=Cloud.AWS, kind=ScopeKind.ACCOUNT, name="acme")
+    tagged = Principal(
+        id="arn:aws:iam::111111111111:role/a",
+        cloud=Cloud.AWS,
+        kind=PrincipalKind.AWS_ROLE,
+        name="a",
+        scope_id="111111111111",
+        tags={"team": "payments"},
+    )
+    untagged = replace(tagged, id="arn:aws:iam::111111111111:role/b", name="b", tags={})
+    snapshot = Snapshot(scopes=(account,), principals=(tagged, untagged))
+    rule = meta(id="risky-trust/owned")
+    check = lambda c: [finding(rule, tagged.id), finding(rule, untagged.id)]  # noqa: E731
+    context = Context(open_estate(snapshot, at=AT), lambda: MintGraph([]), Settings(owner_keys=("team",)))
+    owners = {f.subject: f.owner for f in run_rules(context, [Rule(rule, check)]).findings}
+    assert owners == {tagged.id: "payments", untagged.id: None}
+    default = Context(open_estate(snapshot, at=AT), lambda: MintGraph([]))  # the key is "owner": not set
+    assert {f.owner for f in run_rules(default, [Rule(rule, check)]).findings} == {None}
