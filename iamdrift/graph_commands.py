@@ -29,7 +29,7 @@ from rich.text import Text
 from iamdrift import render
 from iamdrift.ask_commands import parse_at
 from iamdrift.node_labels import node_labeller
-from models import Snapshot
+from models import Principal, PrincipalKind, Snapshot
 from models.store import Store
 from simulator.core import Answer, Decision, EdgeStatus, Estate
 from simulator.engines import open_estate
@@ -177,8 +177,10 @@ def _reach_command(load: LoadSnapshot, open_store: OpenStore) -> click.Command:
                 "as `iamdrift export` lists them, or an external identity as ISSUER|SUBJECT"
             )
         chains = graph.reach(node, max_depth, alternatives)
+        groups = maybe_member_of(snapshot, graph, node)
         if as_json:
             data = {**_header(snapshot, at), "from": node, "reaches": [c.to_json() for c in chains]}
+            data["maybe_member_of"] = groups
             click.echo(json.dumps(data, indent=2))
             return
         label = node_labeller(snapshot)
@@ -187,8 +189,43 @@ def _reach_command(load: LoadSnapshot, open_store: OpenStore) -> click.Command:
             out.print(f"{label(node)} reaches nothing through the edges this graph knows")
         for chain in chains:
             out.print(describe_chain(chain, graph, label))
+        if groups:
+            names = ", ".join(label(g) for g in groups)
+            out.print(
+                f"not proven either way: {label(node)} may be a member of {names} (members not read); "
+                "what they reach: `iamdrift reach GROUP`"
+            )
 
     return reach_command
+
+
+GROUP_KINDS = (PrincipalKind.AZURE_GROUP, PrincipalKind.GCP_GROUP)
+
+
+def maybe_member_of(snapshot: Snapshot, graph: MintGraph, node: str) -> list[str]:
+    """The groups of ``node``'s cloud whose members were not read, that ``node`` is not known to
+    be in, and that are the source of an edge: a group stands for its unread members in the graph,
+    so what it reaches ``node`` may reach too (not proven either way)."""
+    principal = next((p for p in snapshot.principals if p.id == node), None)
+    if principal is None or principal.kind in GROUP_KINDS:
+        return []
+    mine = {g.lower() for g in principal.member_of}
+    listed = {g.lower() for p in snapshot.principals for g in p.member_of}
+    sources = {e.source for e in graph.edges}
+
+    def unread(group: Principal) -> bool:
+        # Where the collector did not say, a group some principal lists was read (the engines' rule).
+        return group.members_known is False or (group.members_known is None and group.id.lower() not in listed)
+
+    return sorted(
+        p.id
+        for p in snapshot.principals
+        if p.cloud is principal.cloud
+        and p.kind in GROUP_KINDS
+        and unread(p)
+        and p.id in sources
+        and p.id.lower() not in mine
+    )
 
 
 def _paths_command(load: LoadSnapshot, open_store: OpenStore) -> click.Command:

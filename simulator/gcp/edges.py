@@ -24,8 +24,10 @@ Edges:
   whose unique id the snapshot lacks has no ID-token node.
 - **setIamPolicy on a service account**: ``P -> SA`` (``P`` grants itself a token role), unless a
   deny policy denies ``P`` every minting permission on it.
-- **HMAC keys**: ``storage.hmacKeys.create`` in the service account's project: ``P -> SA`` with the
-  condition that the key reaches Cloud Storage only.
+- **HMAC keys**: ``storage.hmacKeys.create`` in the service account's project: ``P -> SA#hmac``, a
+  node of its own (the account's Cloud Storage interoperability credential, with the condition
+  that it reaches Cloud Storage only): an HMAC key signs Cloud Storage XML API requests and cannot
+  call IAM, so nothing the account itself could mint is reached through it.
 - **actAs with compute** (``iam.serviceAccounts.actAs`` on ``SA`` and the service's own
   permissions in SA's project, all answers in the edge, actAs first): Compute Engine
   (``compute.instances.create``, ``compute.disks.create``, ``compute.instances.setMetadata`` for a
@@ -528,6 +530,11 @@ def _sa_policy_edges(g: _Estate) -> list[Edge]:
     return edges
 
 
+def hmac_node(member: str) -> str:
+    """The node of a service account's HMAC key (a Cloud Storage credential only)."""
+    return f"{member}#hmac"
+
+
 def _hmac_edges(g: _Estate) -> list[Edge]:
     edges: list[Edge] = []
     for project, accounts in sorted(g.by_project.items()):
@@ -535,7 +542,7 @@ def _hmac_edges(g: _Estate) -> list[Edge]:
         for a in g.asker.one(resource, HMAC_CREATE):
             for account in accounts:
                 if a.principal != account.member:
-                    edges += _edge(a.principal, account.member, HMAC_CREATE, [a], condition=HMAC_CONDITION)
+                    edges += _edge(a.principal, hmac_node(account.member), HMAC_CREATE, [a], condition=HMAC_CONDITION)
     return edges
 
 

@@ -353,8 +353,10 @@ def test_set_iam_policy_on_an_account_reaches_it_unless_every_token_is_denied() 
 
 def test_hmac_key_is_a_cloud_storage_credential_of_accounts_of_that_project() -> None:
     edges = find_edges(world({APP: [b("roles/t.hmac", DAVE)]}))
-    edge = one(edges, DAVE, TARGET, "storage.hmacKeys.create")
+    edge = one(edges, DAVE, gcp_edges.hmac_node(TARGET), "storage.hmacKeys.create")
     assert edge.status is EdgeStatus.PROVEN and edge.condition == gcp_edges.HMAC_CONDITION
+    # A node of its own: the key cannot call IAM, so nothing TARGET could mint follows from it.
+    assert not pick(edges, DAVE, TARGET) and not [e for e in edges if e.source == gcp_edges.hmac_node(TARGET)]
     assert not pick(edges, DAVE, FAR)  # another project's account
     assert not pick(edges, DAVE, OLD)  # disabled
 
