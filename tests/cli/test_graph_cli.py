@@ -109,6 +109,19 @@ def test_azure_github_federated_credential_is_an_edge(demo_db: str) -> None:
     assert all(r["edges"][0]["status"] == "proven" and r["edges"][0]["facts"] for r in federated)
 
 
+def test_reach_names_the_groups_of_unread_membership_a_principal_may_be_in(demo_db: str) -> None:
+    alice, security_team = "f02b8c5e-aa64-41d3-a881-38017bbaa9ef", "28ccefde-6145-4574-95cb-20a5f6a7b605"
+    maybe = json_of("reach", alice, db=demo_db)["maybe_member_of"]
+    assert security_team in maybe  # its members were not read, and it is the source of edges
+    assert json_of("reach", security_team, db=demo_db)["maybe_member_of"] == []  # a group itself: none
+    # Erin's Google groups were read (prod-oncall, developers): none is named for her.
+    assert (
+        "group:prod-oncall@example.com" not in json_of("reach", "user:erin@example.com", db=demo_db)["maybe_member_of"]
+    )
+    text = run("reach", alice, db=demo_db).stdout
+    assert "not proven either way" in text and "Security Team" in text
+
+
 def test_the_kept_graph_is_read_and_rebuilt_only_when_asked(demo_db: str) -> None:
     again = run("reach", DEPLOYER, db=demo_db)
     assert again.returncode == 0 and "built the mint graph" not in again.stderr
