@@ -42,7 +42,7 @@ from iamdrift.ask_commands import parse_at
 from iamdrift.graph_commands import LoadSnapshot, OpenStore, describe_chain, graph_of
 from iamdrift.node_labels import node_labeller
 from models import Snapshot
-from models.store import StoreError
+from models.store import Store, StoreError
 from simulator.core import flat_context
 from simulator.engines import open_estate
 from simulator.findings import Context, Settings, load_rules, run_rules
@@ -154,11 +154,17 @@ def _endpoints(
         end = store.resolve(to_ref or "latest")
         if from_ref is not None:
             return store.resolve(from_ref), end
-        ids = [s.id for s in held]
-        before = ids[: ids.index(end)]
-        if not before:
+        start = snapshot_before(store, end)
+        if start is None:
             raise click.ClickException(f"snapshot {end} is the oldest in {store.url}: there is nothing to drift from")
-        return before[-1], end
+        return start, end
+
+
+def snapshot_before(store: Store, snapshot_id: str) -> str | None:
+    """The id of the snapshot stored just before ``snapshot_id``; None for the oldest (or unknown) one."""
+    ids = [s.id for s in store.list()]
+    before = ids[: ids.index(snapshot_id)] if snapshot_id in ids else []
+    return before[-1] if before else None
 
 
 def drift_between(

@@ -214,9 +214,14 @@ def register(cli: click.Group, load_snapshot: LoadSnapshot, open_store: OpenStor
             exit_for(ctx, report, Severity(fail_on))
 
 
+def standing_at_or_above(report: Report, severity: Severity) -> list[Finding]:
+    """The report's unsuppressed findings at or above ``severity`` (unknown ones included)."""
+    return [f for f in report.findings if f.severity.at_least(severity)]
+
+
 def exit_for(ctx: click.Context, report: Report, fail_on: Severity) -> None:
     """Exit 1 (after saying why) when a finding at or above ``fail_on`` stands or a rule failed."""
-    at_or_above = [f for f in report.findings if f.severity.at_least(fail_on)]
+    at_or_above = standing_at_or_above(report, fail_on)
     hidden = sum(s.finding.severity.at_least(fail_on) for s in report.suppressed)
     said = f" ({hidden} more at or above it suppressed)" if hidden else ""
     if report.failures:
@@ -230,4 +235,4 @@ def exit_for(ctx: click.Context, report: Report, fail_on: Severity) -> None:
     click.echo(f"iamdrift: no finding at or above {fail_on.value} stands{said}", err=True)
 
 
-__all__ = ["RENDERERS", "Filters", "evaluate", "exit_for", "register"]
+__all__ = ["RENDERERS", "Filters", "evaluate", "exit_for", "register", "standing_at_or_above"]

@@ -18,8 +18,8 @@ import click
 
 from iamdrift import exit_codes
 from iamdrift.config import RunConfig
-from iamdrift.drift_commands import baseline_id, drift_between, print_drift
-from iamdrift.findings_commands import RENDERERS, evaluate
+from iamdrift.drift_commands import baseline_id, drift_between, print_drift, snapshot_before
+from iamdrift.findings_commands import RENDERERS, evaluate, standing_at_or_above
 from iamdrift.graph_commands import LoadSnapshot, OpenStore
 from iamdrift.output import write_whole
 from iamdrift.reports.suppressions import Suppression
@@ -44,7 +44,7 @@ def run_after_scan(
         click.echo(f"iamdrift: wrote the {output.format} findings report to {output.path}", err=True)
     click.echo(f"findings: {report.summary_line()}")
     if config.fail_on is not None:
-        standing = [f for f in report.findings if f.severity.at_least(config.fail_on)]
+        standing = standing_at_or_above(report, config.fail_on)
         if standing or report.failures:
             failing.append(f"{len(standing)} findings at or above {config.fail_on.value}")
             if report.failures:
@@ -75,9 +75,7 @@ def _drift_start(ctx: click.Context, against: str, snapshot: Snapshot, open_stor
         start = baseline_id(ctx, open_store)
         return None if start == snapshot.id else start
     with open_store(ctx) as store:
-        ids = [s.id for s in store.list()]
-    before = ids[: ids.index(snapshot.id)] if snapshot.id in ids else []
-    return before[-1] if before else None
+        return snapshot_before(store, snapshot.id)
 
 
 def _drift_fails(result: Drift, fail_on: str | None) -> str | None:

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from models import Attachment, CoverageEntry, Credential, Policy, Principal, Resource, Scope, Snapshot, Usage, Workload
+from models import (
+    Attachment,
+    Cloud,
+    CoverageEntry,
+    CoverageStatus,
+    Covers,
+    Credential,
+    Policy,
+    Principal,
+    Resource,
+    Scope,
+    Snapshot,
+    Usage,
+    Workload,
+)
 from models._checks import ModelError
 from scanner.errors import BadInputError
 
@@ -65,3 +79,31 @@ def merge(parts: list[Normalized]) -> Normalized:
         ):
             getattr(out, name).extend(getattr(part, name))
     return out
+
+
+def usage_coverage(
+    cloud: Cloud,
+    service: str,
+    scope_id: str,
+    source: str,
+    operation: str,
+    status: CoverageStatus,
+    *,
+    items: int = 0,
+    detail: str = "",
+    target: str | None = None,
+) -> CoverageEntry:
+    """The coverage entry of one read of usage evidence (``Covers.USAGE``): what a usage gap can
+    change, and all it can change (it never blinds the principals' grants)."""
+    return CoverageEntry(
+        scope_id=scope_id,
+        source=source,
+        service=service,
+        operation=operation,
+        status=status,
+        items=items,
+        detail=detail,
+        cloud=cloud,
+        covers=(Covers.USAGE,),
+        target=target,
+    )

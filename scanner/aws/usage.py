@@ -22,16 +22,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from models import Cloud, CoverageEntry, CoverageStatus, Covers, Usage, UsageKind
+from models import Cloud, CoverageEntry, CoverageStatus, Usage, UsageKind
 from scanner.aws.dates import parse_time
 from scanner.aws.recorder import FATAL, classify, error_code
 from scanner.errors import BadInputError, ScanError
-from scanner.normalized import Normalized
+from scanner.normalized import Normalized, usage_coverage
 
 #: How far back IAM tracks service access (at least; less in Regions that began tracking later).
 TRACKING_PERIOD = timedelta(days=400)
@@ -41,28 +42,7 @@ OPERATION = "GetServiceLastAccessedDetails"
 WHAT_COUNTS = "last authenticated attempt (denied attempts count); tracked at least 400 days"
 
 
-def _coverage(
-    scope_id: str,
-    source: str,
-    operation: str,
-    status: CoverageStatus,
-    *,
-    items: int = 0,
-    detail: str = "",
-    target: str | None = None,
-) -> CoverageEntry:
-    return CoverageEntry(
-        scope_id=scope_id,
-        source=source,
-        service=SERVICE,
-        operation=operation,
-        status=status,
-        items=items,
-        detail=detail,
-        cloud=Cloud.AWS,
-        covers=(Covers.USAGE,),
-        target=target,
-    )
+_coverage = partial(usage_coverage, Cloud.AWS, SERVICE)
 
 
 def account_of(arn: str) -> str:

@@ -27,15 +27,16 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 from azure.core.rest import HttpRequest
 
-from models import Cloud, CoverageEntry, CoverageStatus, Covers, PrincipalKind, ScopeKind, Usage, UsageKind
+from models import Cloud, CoverageStatus, Covers, PrincipalKind, ScopeKind, Usage, UsageKind
 from scanner.errors import BadInputError, ScanError
-from scanner.normalized import Normalized
+from scanner.normalized import Normalized, usage_coverage
 
 if TYPE_CHECKING:
     from scanner.azure.clients import AzureClients
@@ -73,20 +74,7 @@ def _time(value: Any, where: str) -> datetime | None:
     return parsed
 
 
-def _coverage(
-    scope_id: str, source: str, operation: str, status: CoverageStatus, *, items: int = 0, detail: str = ""
-) -> CoverageEntry:
-    return CoverageEntry(
-        scope_id=scope_id,
-        source=source,
-        service=SERVICE,
-        operation=operation,
-        status=status,
-        items=items,
-        detail=detail,
-        cloud=Cloud.AZURE,
-        covers=(Covers.USAGE,),
-    )
+_coverage = partial(usage_coverage, Cloud.AZURE, SERVICE)
 
 
 def normalize_activities(

@@ -27,17 +27,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from google.api_core import exceptions as api
 from google.auth import exceptions as auth
 
-from models import Cloud, CoverageEntry, CoverageStatus, Covers, Usage, UsageKind
+from models import Cloud, CoverageStatus, Usage, UsageKind
 from scanner.errors import BadInputError
 from scanner.gcp.recorder import classify, fatal
 from scanner.gcp.rest import RestReader
-from scanner.normalized import Normalized
+from scanner.normalized import Normalized, usage_coverage
 
 SERVICE = "policyanalyzer"
 ACCOUNT_ACTIVITY = "serviceAccountLastAuthentication"
@@ -58,20 +59,7 @@ def _time(value: Any, where: str) -> datetime | None:
         raise ValueError(f"{where} is not an ISO 8601 timestamp: {value!r}") from None
 
 
-def _coverage(
-    scope_id: str, source: str, operation: str, status: CoverageStatus, *, items: int = 0, detail: str = ""
-) -> CoverageEntry:
-    return CoverageEntry(
-        scope_id=scope_id,
-        source=source,
-        service=SERVICE,
-        operation=operation,
-        status=status,
-        items=items,
-        detail=detail,
-        cloud=Cloud.GCP,
-        covers=(Covers.USAGE,),
-    )
+_coverage = partial(usage_coverage, Cloud.GCP, SERVICE)
 
 
 def normalize_activity(activity: Any, *, source: str, origin: str, where: str) -> Usage:

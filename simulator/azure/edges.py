@@ -78,7 +78,7 @@ from models import (
 from simulator.azure.engine import AzureEngine
 from simulator.core import Admin, Answer, Ask, Edge, EdgeStatus, Estate, Fact, edge_from
 from simulator.core.decision import Decision
-from simulator.core.engine import check_action
+from simulator.core.engine import allowed_first, check_action
 
 RUNS_AS = "runs-as"
 FEDERATED = "federated-credential"
@@ -370,8 +370,7 @@ def _who_can(estate: Estate, ask: Ask) -> tuple[Answer, ...]:
     engine = estate.engine(Cloud.AZURE)
     if isinstance(engine, AzureEngine):
         check_action(ask.action)
-        answers = engine.who_can(ask, data_action=False, groups_stand_for_members=True)
-        return tuple(sorted(answers, key=lambda a: a.decision is not Decision.ALLOWED))
+        return allowed_first(engine.who_can(ask, data_action=False, groups_stand_for_members=True))
     return estate.who_can(ask)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -90,9 +90,13 @@ class Estate:
         if ask.principal is not None:
             raise QueryError("who-can takes no principal")
         check_action(ask.action)
-        answers = self.engine(cloud_of(ask.resource)).who_can(ask)
-        # Those who can first, then those who might; each group in the engine's order.
-        return tuple(sorted(answers, key=lambda a: a.decision is not Decision.ALLOWED))
+        return allowed_first(self.engine(cloud_of(ask.resource)).who_can(ask))
+
+
+def allowed_first(answers: Iterable[Answer]) -> tuple[Answer, ...]:
+    """Who-can answers as every consumer lists them: those who can first, then those who might;
+    each group in the engine's order."""
+    return tuple(sorted(answers, key=lambda a: a.decision is not Decision.ALLOWED))
 
 
 def check_action(action: str) -> None:
