@@ -92,8 +92,35 @@ class WriteLog:
             return None
 
 
+#: The commands defined outside this module, by the module that registers them: imported only
+#: when one of its commands runs (or ``--help`` lists them), so a command starts without the
+#: others' imports (the solver, the findings catalogue).
+LAZY_COMMANDS = {
+    "simulate": "simulator_commands",
+    "compare": "simulator_commands",
+    "can": "ask_commands",
+    "who-can": "ask_commands",
+    "graph": "graph_commands",
+    "reach": "graph_commands",
+    "paths": "graph_commands",
+    "findings": "findings_commands",
+    "drift": "drift_commands",
+    "baseline": "drift_commands",
+    "compare-identities": "drift_commands",
+}
+
+
 class IamdriftGroup(click.Group):
-    """The ``iamdrift`` group: turns Ctrl-C inside any command into :class:`Interrupted`."""
+    """The ``iamdrift`` group: turns Ctrl-C inside any command into :class:`Interrupted`, and
+    registers the commands of :data:`LAZY_COMMANDS` when one of them is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            _register(LAZY_COMMANDS[cmd_name])
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -580,14 +607,27 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else exit_codes.OK)
 
 
-def _register_simulator() -> None:
-    from iamdrift import ask_commands, drift_commands, findings_commands, graph_commands, simulator_commands
+def _register(module: str) -> None:
+    """Add the commands of ``iamdrift.<module>`` (one of :data:`LAZY_COMMANDS`') to ``cli``."""
+    if module == "simulator_commands":
+        from iamdrift import simulator_commands
 
-    simulator_commands.register(cli)
-    ask_commands.register(cli, load_snapshot, graph_commands.who_can_chains(open_store))
-    graph_commands.register(cli, load_snapshot, open_store)
-    findings_commands.register(cli, load_snapshot, open_store)
-    drift_commands.register(cli, load_snapshot, open_store)
+        simulator_commands.register(cli)
+    elif module == "ask_commands":
+        from iamdrift import ask_commands, graph_commands
 
+        ask_commands.register(cli, load_snapshot, graph_commands.who_can_chains(open_store))
+    elif module == "graph_commands":
+        from iamdrift import graph_commands
 
-_register_simulator()
+        graph_commands.register(cli, load_snapshot, open_store)
+    elif module == "findings_commands":
+        from iamdrift import findings_commands
+
+        findings_commands.register(cli, load_snapshot, open_store)
+    elif module == "drift_commands":
+        from iamdrift import drift_commands
+
+        drift_commands.register(cli, load_snapshot, open_store)
+    else:
+        raise ValueError(f"no command module {module!r}")

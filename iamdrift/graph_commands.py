@@ -18,9 +18,10 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -28,14 +29,15 @@ from rich.text import Text
 
 from iamdrift import render
 from iamdrift.ask_commands import parse_at
-from iamdrift.node_labels import node_labeller
-from models import Principal, PrincipalKind, Snapshot
-from models.store import Store
-from simulator.core import Answer, Decision, EdgeStatus, Estate
+from iamdrift.node_labels import Nodes, node_labeller
+from models import Cloud, Principal, PrincipalKind, Snapshot, Workload
+from models.store import Store, StoreError
+from simulator.core import Answer, Decision, Edge, EdgeStatus, Estate
 from simulator.engines import open_estate
 from simulator.graph import Chain, MintGraph, build, persist
 from simulator.graph.joins import TOKEN_JOIN
 
+T = TypeVar("T")
 LoadSnapshot = Callable[[click.Context, str], Snapshot]
 OpenStore = Callable[[click.Context], Store]
 
@@ -51,6 +53,51 @@ def default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+@dataclass(frozen=True)
+class SnapshotNodes:
+    """A stored snapshot's id, principals and workloads, read without the rest of it (what names
+    the nodes in text)."""
+
+    id: str
+    principals: tuple[Principal, ...]
+    workloads: tuple[Workload, ...]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """For ``reach`` and ``paths``: a snapshot's graph, the request time it was built for, the
+    groups of unread membership that stand for their members in it (id, cloud), and the
+    snapshot itself when it was read to build the graph."""
+
+    snapshot_id: str
+    graph: MintGraph
+    at: datetime
+    unread_groups: tuple[tuple[str, Cloud], ...]
+    snapshot: Snapshot | None = None
+
+
+def kept_graph(
+    ctx: click.Context, open_store: OpenStore, snapshot_id: str, *, at: datetime | None
+) -> persist.LoadedGraph | None:
+    """The snapshot's kept graph (for request time ``at`` when given), its edges read from the
+    store as chains through them are shown; None when there is none, or it cannot be read (said)."""
+    with open_store(ctx) as store:
+        kept = store.load_artifact(snapshot_id, persist.KIND, None if at is None else _key(at))
+    if kept is None:
+        return None
+    key, document = kept
+
+    def read(positions: Sequence[int]) -> Sequence[str]:
+        with open_store(ctx) as store:
+            return store.load_artifact_parts(snapshot_id, persist.KIND, key, positions)
+
+    try:
+        return persist.loads(document, read)
+    except persist.GraphFormatError as exc:
+        render.console(stderr=True).print(f"iamdrift: {exc}; building it anew")
+        return None
+
+
 def graph_of(
     ctx: click.Context,
     snapshot: Snapshot,
@@ -60,30 +107,86 @@ def graph_of(
     rebuild: bool = False,
     jobs: int | None = None,
 ) -> tuple[MintGraph, datetime]:
-    """The snapshot's kept graph (for request time ``at`` when given), else one built now and kept."""
-    key = None if at is None else _key(at)
+    """The snapshot's kept graph (for request time ``at`` when given), else one built now and kept
+    (with the groups of unread membership that are sources of its edges, for ``reach``)."""
     if not rebuild:
-        with open_store(ctx) as store:
-            kept = store.load_artifact(snapshot.id, persist.KIND, key)
+        kept = kept_graph(ctx, open_store, snapshot.id, at=at)
         if kept is not None:
-            try:
-                return persist.loads(kept[1])
-            except persist.GraphFormatError as exc:
-                render.console(stderr=True).print(f"iamdrift: {exc}; building it anew")
+            return kept.graph, kept.at
     estate = open_estate(snapshot, at=at)
     started = time.monotonic()
     graph = build(estate, jobs=jobs or default_jobs())
     took = time.monotonic() - started
+    notes = {"unread_groups": [[g, cloud.value] for g, cloud in unread_groups(snapshot, graph)]}
+    stored = persist.dumps(graph, snapshot.id, estate.at, notes=notes)
     with open_store(ctx) as store:
-        store.save_artifact(
-            snapshot.id, persist.KIND, _key(at), persist.dumps(graph, snapshot.id, estate.at), at=estate.at
-        )
+        store.save_artifact(snapshot.id, persist.KIND, _key(at), stored.document, at=estate.at, parts=stored.parts)
     if not ctx.obj.get("quiet_graph"):
         render.console(stderr=True).print(
-            f"built the mint graph of snapshot {snapshot.id} in {took:.1f} s ({len(graph.edges)} edges); "
+            f"built the mint graph of snapshot {snapshot.id} in {took:.1f} s ({len(graph.table)} edges); "
             "kept in the store for the next command"
         )
     return graph, estate.at
+
+
+def _kept(
+    ctx: click.Context,
+    load: LoadSnapshot,
+    open_store: OpenStore,
+    ref: str,
+    *,
+    at: datetime | None,
+    rebuild: bool,
+    jobs: int | None,
+) -> Kept:
+    """The kept graph of snapshot ``ref`` (built and kept when there is none, or ``rebuild``):
+    the whole snapshot is read only to build one."""
+    try:
+        with open_store(ctx) as store:
+            snapshot_id = store.resolve(ref)
+        kept = None if rebuild else kept_graph(ctx, open_store, snapshot_id, at=at)
+        if kept is not None:
+            unread = tuple((str(g), Cloud(c)) for g, c in kept.notes.get("unread_groups", ()))
+            return Kept(snapshot_id, kept.graph, kept.at, unread)
+        snapshot = load(ctx, snapshot_id)
+        graph, graph_at = graph_of(ctx, snapshot, open_store, at=at, rebuild=True, jobs=jobs)
+        return Kept(snapshot.id, graph, graph_at, tuple(unread_groups(snapshot, graph)), snapshot)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _nodes(ctx: click.Context, open_store: OpenStore, kept: Kept) -> Nodes:
+    """The principals and workloads of the kept graph's snapshot (to name the nodes)."""
+    if kept.snapshot is not None:
+        return kept.snapshot
+    try:
+        with open_store(ctx) as store:
+            principals = store.load_collection(kept.snapshot_id, "principals")
+            workloads = store.load_collection(kept.snapshot_id, "workloads")
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return SnapshotNodes(kept.snapshot_id, principals, workloads)
+
+
+def _principal(ctx: click.Context, open_store: OpenStore, kept: Kept, node: str) -> Principal | None:
+    if kept.snapshot is not None:
+        return next((p for p in kept.snapshot.principals if p.id == node), None)
+    try:
+        with open_store(ctx) as store:
+            found = store.load_object(kept.snapshot_id, "principals", node)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return found if isinstance(found, Principal) else None
+
+
+def _is_workload(ctx: click.Context, open_store: OpenStore, kept: Kept, node: str) -> bool:
+    if kept.snapshot is not None:
+        return any(w.id == node for w in kept.snapshot.workloads)
+    try:
+        with open_store(ctx) as store:
+            return store.load_object(kept.snapshot_id, "workloads", node) is not None
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _key(at: datetime | None) -> str:
@@ -92,8 +195,9 @@ def _key(at: datetime | None) -> str:
     return "at=build-time" if at is None else "at=" + at.isoformat()
 
 
-def _header(snapshot: Snapshot, at: datetime) -> dict[str, str]:
-    return {"snapshot": snapshot.id, "at": at.isoformat().replace("+00:00", "Z")}
+def _header(snapshot: Snapshot | str, at: datetime) -> dict[str, str]:
+    snapshot_id = snapshot if isinstance(snapshot, str) else snapshot.id
+    return {"snapshot": snapshot_id, "at": at.isoformat().replace("+00:00", "Z")}
 
 
 def _common(fn: Any) -> Any:
@@ -137,13 +241,13 @@ def _graph_command(load: LoadSnapshot, open_store: OpenStore) -> click.Command:
 
 
 def graph_summary(graph: MintGraph) -> dict[str, Any]:
-    statuses = Counter(e.status.value for e in graph.edges)
+    proven = sum(graph.table.proven)
     return {
         "nodes": len(graph.nodes),
-        "edges": {"total": len(graph.edges), "proven": statuses["proven"], "unknown": statuses["unknown"]},
+        "edges": {"total": len(graph.table), "proven": proven, "unknown": len(graph.table) - proven},
         "admins": len(graph.admins),
-        "paths_to_admin": len(graph.paths_to_admin()),
-        "mechanisms": dict(Counter(e.mechanism for e in graph.edges).most_common()),
+        "paths_to_admin": len(graph.path_positions()),
+        "mechanisms": dict(Counter(graph.table.mechanism).most_common()),
     }
 
 
@@ -168,22 +272,23 @@ def _reach_command(load: LoadSnapshot, open_store: OpenStore) -> click.Command:
         as_json: bool,
     ) -> None:
         """What NODE (an identity, a workload, or ISSUER|SUBJECT) can obtain, directly or through a chain."""
-        snapshot = load(ctx, snapshot_ref)
-        graph, at = graph_of(ctx, snapshot, open_store, at=parse_at(at_text), rebuild=rebuild, jobs=jobs)
-        known = set(graph.nodes) | {p.id for p in snapshot.principals} | {w.id for w in snapshot.workloads}
-        if node not in known and "|" not in node:
+        kept = _kept(ctx, load, open_store, snapshot_ref, at=parse_at(at_text), rebuild=rebuild, jobs=jobs)
+        graph, at = kept.graph, kept.at
+        principal = None if "|" in node else _principal(ctx, open_store, kept, node)
+        known = "|" in node or principal is not None or node in graph.sources or node in graph.nodes
+        if not known and not _is_workload(ctx, open_store, kept, node):
             raise click.ClickException(
-                f"{node!r} is no identity, workload or node of the graph of snapshot {snapshot.id}: give an id "
-                "as `iamdrift export` lists them, or an external identity as ISSUER|SUBJECT"
+                f"{node!r} is no identity, workload or node of the graph of snapshot {kept.snapshot_id}: give an "
+                "id as `iamdrift export` lists them, or an external identity as ISSUER|SUBJECT"
             )
-        chains = graph.reach(node, max_depth, alternatives)
-        groups = maybe_member_of(snapshot, graph, node)
+        chains = _shown(lambda: graph.reach(node, max_depth, alternatives))
+        groups = maybe_member_of(principal, kept.unread_groups)
         if as_json:
-            data = {**_header(snapshot, at), "from": node, "reaches": [c.to_json() for c in chains]}
+            data = {**_header(kept.snapshot_id, at), "from": node, "reaches": [c.to_json(edge_json()) for c in chains]}
             data["maybe_member_of"] = groups
-            click.echo(json.dumps(data, indent=2))
+            render.echo_json(data)
             return
-        label = node_labeller(snapshot)
+        label = node_labeller(_nodes(ctx, open_store, kept))
         out = render.console()
         if not chains:
             out.print(f"{label(node)} reaches nothing through the edges this graph knows")
@@ -202,30 +307,27 @@ def _reach_command(load: LoadSnapshot, open_store: OpenStore) -> click.Command:
 GROUP_KINDS = (PrincipalKind.AZURE_GROUP, PrincipalKind.GCP_GROUP)
 
 
-def maybe_member_of(snapshot: Snapshot, graph: MintGraph, node: str) -> list[str]:
-    """The groups of ``node``'s cloud whose members were not read, that ``node`` is not known to
-    be in, and that are the source of an edge: a group stands for its unread members in the graph,
-    so what it reaches ``node`` may reach too (not proven either way)."""
-    principal = next((p for p in snapshot.principals if p.id == node), None)
-    if principal is None or principal.kind in GROUP_KINDS:
-        return []
-    mine = {g.lower() for g in principal.member_of}
+def unread_groups(snapshot: Snapshot, graph: MintGraph) -> list[tuple[str, Cloud]]:
+    """The groups whose members were not read that are the source of an edge (id, cloud): a group
+    stands for its unread members in the graph (see :func:`maybe_member_of`)."""
     listed = {g.lower() for p in snapshot.principals for g in p.member_of}
-    sources = {e.source for e in graph.edges}
 
     def unread(group: Principal) -> bool:
         # Where the collector did not say, a group some principal lists was read (the engines' rule).
         return group.members_known is False or (group.members_known is None and group.id.lower() not in listed)
 
     return sorted(
-        p.id
-        for p in snapshot.principals
-        if p.cloud is principal.cloud
-        and p.kind in GROUP_KINDS
-        and unread(p)
-        and p.id in sources
-        and p.id.lower() not in mine
+        (p.id, p.cloud) for p in snapshot.principals if p.kind in GROUP_KINDS and unread(p) and p.id in graph.sources
     )
+
+
+def maybe_member_of(principal: Principal | None, unread: Sequence[tuple[str, Cloud]]) -> list[str]:
+    """The groups of ``unread`` (see :func:`unread_groups`) of ``principal``'s cloud that it is not
+    known to be in: what they reach, it may reach too (not proven either way). None for a group."""
+    if principal is None or principal.kind in GROUP_KINDS:
+        return []
+    mine = {g.lower() for g in principal.member_of}
+    return sorted(g for g, cloud in unread if cloud is principal.cloud and g.lower() not in mine)
 
 
 def _paths_command(load: LoadSnapshot, open_store: OpenStore) -> click.Command:
@@ -248,21 +350,49 @@ def _paths_command(load: LoadSnapshot, open_store: OpenStore) -> click.Command:
     ) -> None:
         """Every identity or workload that is not admin-equivalent, with a chain to one that is (or to
         admin over itself, by changing its own permissions)."""
-        snapshot = load(ctx, snapshot_ref)
-        graph, at = graph_of(ctx, snapshot, open_store, at=parse_at(at_text), rebuild=rebuild, jobs=jobs)
-        chains = graph.paths_to_admin(start, max_depth)
+        kept = _kept(ctx, load, open_store, snapshot_ref, at=parse_at(at_text), rebuild=rebuild, jobs=jobs)
+        graph = kept.graph
+        chains = _shown(lambda: graph.paths_to_admin(start, max_depth))
         if as_json:
-            admins = [a.to_json() for a in graph.admins.values()]
-            data = {**_header(snapshot, at), "admins": admins, "paths": [c.to_json() for c in chains]}
-            click.echo(json.dumps(data, indent=2))
+            admins = _shown(lambda: [a.to_json() for a in graph.admins.values()])
+            written = edge_json()
+            data = {
+                **_header(kept.snapshot_id, kept.at),
+                "admins": admins,
+                "paths": [c.to_json(written) for c in chains],
+            }
+            render.echo_json(data)
             return
-        print_paths(render.console(), snapshot, graph, chains=chains)
+        print_paths(render.console(), _nodes(ctx, open_store, kept), graph, chains=chains)
 
     return paths_command
 
 
+def edge_json() -> Callable[[Edge], dict[str, Any]]:
+    """:meth:`Edge.to_json`, each edge's made once (chains share edges; the JSON is not changed
+    after it is made)."""
+    made: dict[int, tuple[Edge, dict[str, Any]]] = {}
+
+    def write(edge: Edge) -> dict[str, Any]:
+        kept = made.get(id(edge))
+        if kept is None or kept[0] is not edge:
+            kept = made[id(edge)] = (edge, edge.to_json())
+        return kept[1]
+
+    return write
+
+
+def _shown(made: Callable[[], T]) -> T:
+    """What a command shows of a kept graph: reading its edges and admins from the store can fail
+    (said in one line)."""
+    try:
+        return made()
+    except (StoreError, persist.GraphFormatError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def print_paths(
-    out: Console, snapshot: Snapshot, graph: MintGraph, *, chains: list[Chain] | None = None, limit: int | None = None
+    out: Console, snapshot: Nodes, graph: MintGraph, *, chains: list[Chain] | None = None, limit: int | None = None
 ) -> None:
     """The chains to admin, one line each, most dangerous first (the first ``limit`` of them)."""
     chains = graph.paths_to_admin() if chains is None else chains

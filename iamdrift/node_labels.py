@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from models import Snapshot
+from models import Principal, Workload
 from simulator.core import ExternalToken
 
 _AWS_NAMED = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):(?:role|user)/(?:.*/)?([^/]+)")
@@ -24,7 +25,17 @@ _SHORT_ISSUERS = {
 }
 
 
-def node_labeller(snapshot: Snapshot) -> Callable[[str], str]:
+class Nodes(Protocol):
+    """What names the nodes: a snapshot's principals and workloads (a snapshot, or just those)."""
+
+    @property
+    def principals(self) -> Sequence[Principal]: ...
+
+    @property
+    def workloads(self) -> Sequence[Workload]: ...
+
+
+def node_labeller(snapshot: Nodes) -> Callable[[str], str]:
     """A function from node id to its short label (see the module docstring)."""
     names: dict[str, str] = {}
     aws_names = Counter(m.group(2) for p in snapshot.principals if (m := _AWS_NAMED.fullmatch(p.id)))
@@ -55,4 +66,4 @@ def _opaque(ident: str) -> bool:
     return len(ident) == 36 and ident.count("-") == 4
 
 
-__all__ = ["node_labeller"]
+__all__ = ["Nodes", "node_labeller"]

@@ -9,10 +9,12 @@ spaces), so ids survive ``grep`` and ``cut`` whole.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -30,6 +32,14 @@ def console(*, stderr: bool = False) -> Console:
     if out.is_terminal:
         return out
     return Console(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=True)
+
+
+def echo_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout, a newline after it (``json.dumps(indent=2)``'s layout;
+    text other than ASCII is written as UTF-8, not escaped)."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    sys.stdout.flush()
 
 
 def styled(*parts: str | tuple[str, str]) -> Text:

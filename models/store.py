@@ -12,7 +12,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -88,6 +88,21 @@ snapshot_artifacts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("payload", Text, nullable=False),
 )
+
+#: An artifact's parts, each read on its own (the edges of a stored mint graph, read only for the
+#: chains a command shows): written and replaced with their artifact, in its transaction.
+snapshot_artifact_parts = Table(
+    "snapshot_artifact_parts",
+    metadata,
+    Column("snapshot_id", String(32), ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("part", Integer, primary_key=True),
+    Column("payload", Text, nullable=False),
+)
+
+#: Parts read by position in batches of this many (well under every backend's bound parameters).
+_PARTS_BATCH = 500
 
 
 class StoreError(Exception):
@@ -318,25 +333,63 @@ class Store:
             **{name: tuple(items) for name, items in grouped.items()},
         )
 
-    def save_artifact(self, snapshot_id: str, kind: str, key: str, payload: str, *, at: datetime) -> None:
+    def load_object(self, ref: str, collection: str, key: str) -> Any | None:
+        """The object of a stored snapshot's ``collection`` stored under ``key`` (a principal's or
+        workload's id), None when there is none; nothing else is read."""
+        if collection not in COLLECTIONS:
+            raise ValueError(f"no snapshot collection {collection!r}")
+        snapshot_id = self.resolve(ref)
+        with self._read() as conn:
+            row = conn.execute(
+                select(snapshot_objects.c.payload).where(
+                    (snapshot_objects.c.snapshot_id == snapshot_id)
+                    & (snapshot_objects.c.collection == collection)
+                    & (snapshot_objects.c.object_key == key)
+                )
+            ).first()
+        return None if row is None else from_json_dict(COLLECTIONS[collection], json.loads(row[0]))
+
+    def load_collection(self, ref: str, collection: str) -> tuple[Any, ...]:
+        """One collection of a stored snapshot (``principals``, ``workloads``, ...), in its order,
+        without reading the rest of it."""
+        if collection not in COLLECTIONS:
+            raise ValueError(f"no snapshot collection {collection!r}")
+        snapshot_id = self.resolve(ref)
+        with self._read() as conn:
+            rows = conn.execute(
+                select(snapshot_objects.c.payload)
+                .where((snapshot_objects.c.snapshot_id == snapshot_id) & (snapshot_objects.c.collection == collection))
+                .order_by(snapshot_objects.c.position)
+            ).all()
+        return tuple(from_json_dict(COLLECTIONS[collection], json.loads(payload)) for (payload,) in rows)
+
+    def save_artifact(
+        self, snapshot_id: str, kind: str, key: str, payload: str, *, at: datetime, parts: Sequence[str] = ()
+    ) -> None:
         """Keep ``payload`` (text, typically JSON) as the ``kind`` artifact of a stored snapshot under
-        ``key``, replacing one of the same kind and key, in one transaction."""
+        ``key``, with its ``parts`` (numbered from 0, read on their own with
+        :meth:`load_artifact_parts`), replacing one of the same kind and key and its parts, in one
+        transaction."""
         if not self.contains(snapshot_id):
             raise StoreError(f"no snapshot {snapshot_id!r} in {self.url} to keep a {kind} with")
         try:
             with self._engine.begin() as conn:
                 snapshot_artifacts.create(conn, checkfirst=True)
-                where = (
-                    (snapshot_artifacts.c.snapshot_id == snapshot_id)
-                    & (snapshot_artifacts.c.kind == kind)
-                    & (snapshot_artifacts.c.key == key)
-                )
-                conn.execute(delete(snapshot_artifacts).where(where))
+                snapshot_artifact_parts.create(conn, checkfirst=True)
+                for table in (snapshot_artifacts, snapshot_artifact_parts):
+                    where = (table.c.snapshot_id == snapshot_id) & (table.c.kind == kind) & (table.c.key == key)
+                    conn.execute(delete(table).where(where))
                 conn.execute(
                     insert(snapshot_artifacts).values(
                         snapshot_id=snapshot_id, kind=kind, key=key, created_at=at, payload=payload
                     )
                 )
+                rows = [
+                    {"snapshot_id": snapshot_id, "kind": kind, "key": key, "part": i, "payload": part}
+                    for i, part in enumerate(parts)
+                ]
+                for start in range(0, len(rows), 10_000):
+                    conn.execute(insert(snapshot_artifact_parts), rows[start : start + 10_000])
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot keep the {kind} of snapshot {snapshot_id} in {self.url}: {_first_line(exc)}"
@@ -356,9 +409,41 @@ class Store:
             row = conn.execute(query.order_by(snapshot_artifacts.c.created_at.desc()).limit(1)).first()
         return None if row is None else (row[0], row[1])
 
+    def load_artifact_parts(self, snapshot_id: str, kind: str, key: str, parts: Sequence[int]) -> Sequence[str]:
+        """The payloads of the artifact's ``parts``, in that order; a part not stored is a
+        :class:`StoreError` (the artifact was replaced or deleted since it was read)."""
+        wanted = sorted(set(parts))
+        found: dict[int, str] = {}
+        table = snapshot_artifact_parts
+        owner = (table.c.snapshot_id == snapshot_id) & (table.c.kind == kind) & (table.c.key == key)
+        try:
+            with self._read() as conn:
+                if len(wanted) > 8 * _PARTS_BATCH:  # most of them: one pass over all is quicker
+                    query = select(table.c.part, table.c.payload).where(owner)
+                    found.update((int(i), str(payload)) for i, payload in conn.execute(query).all())
+                for start in range(0, len(wanted) if not found else 0, _PARTS_BATCH):
+                    batch = wanted[start : start + _PARTS_BATCH]
+                    query = select(table.c.part, table.c.payload).where(owner & table.c.part.in_(batch))
+                    found.update((int(i), str(payload)) for i, payload in conn.execute(query).all())
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot read the {kind} of snapshot {snapshot_id} in {self.url}: {_first_line(exc)}"
+            ) from exc
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            raise StoreError(
+                f"the {kind} of snapshot {snapshot_id} in {self.url} lacks {len(missing)} of its parts "
+                f"(it was replaced or deleted while being read): run the command again"
+            )
+        return [found[i] for i in parts]
+
     def delete(self, ref: str) -> str:
         snapshot_id = self.resolve(ref)
         with self._engine.begin() as conn:
+            if inspect(conn).has_table(snapshot_artifact_parts.name):
+                conn.execute(
+                    delete(snapshot_artifact_parts).where(snapshot_artifact_parts.c.snapshot_id == snapshot_id)
+                )
             if inspect(conn).has_table(snapshot_artifacts.name):
                 conn.execute(delete(snapshot_artifacts).where(snapshot_artifacts.c.snapshot_id == snapshot_id))
             conn.execute(delete(snapshot_objects).where(snapshot_objects.c.snapshot_id == snapshot_id))

@@ -20,7 +20,7 @@ trust states it, no request decides it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 
 from models import Cloud
@@ -53,16 +53,17 @@ def admits(pattern: str, subject: str) -> bool:
 
 
 class Joins:
-    """The joins out of each node, over the trust nodes that are sources of ``out``'s edges."""
+    """The joins out of each node, over the trust nodes: the sources of edges, ``out`` giving the
+    cloud of each edge out of each (in edge order)."""
 
-    def __init__(self, out: Mapping[str, list[Edge]]) -> None:
+    def __init__(self, out: Mapping[str, Sequence[Cloud]]) -> None:
         self._trusts: dict[str, list[tuple[str, ExternalToken, Cloud]]] = {}
         self._roots: dict[str, str] = {}
-        for node, edges in out.items():
+        for node, clouds in out.items():
             token = ExternalToken.parse(node)
             if token is not None:
-                self._trusts.setdefault(issuer_key(token.issuer), []).append((node, token, edges[0].cloud))
-            elif node.endswith(":root") and any(e.cloud is not Cloud.AWS for e in edges):
+                self._trusts.setdefault(issuer_key(token.issuer), []).append((node, token, clouds[0]))
+            elif node.endswith(":root") and any(c is not Cloud.AWS for c in clouds):
                 self._roots[node.split(":")[4]] = node
         self._cache: dict[str, list[Edge]] = {}
 
@@ -72,7 +73,10 @@ class Joins:
         return self._cache[node]
 
     def all_joins(self, nodes: Iterable[str]) -> list[Edge]:
-        return [e for node in nodes for e in self.out_of(node)]
+        """The joins out of each of ``nodes``, in their order."""
+        if not self._trusts and not self._roots:
+            return []
+        return [e for node in nodes if "|" in node or node.startswith("arn:aws") for e in self.out_of(node)]
 
     def _token_joins(self, node: str) -> list[Edge]:
         token = ExternalToken.parse(node)

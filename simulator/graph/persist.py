@@ -1,82 +1,205 @@
-"""The mint graph as JSON, to keep with its snapshot in the store (``iamdrift.graph/2``).
+"""The mint graph as it is kept with its snapshot in the store (``iamdrift.graph/3``).
 
-The document holds every edge and admin whole (their answers, witnesses, reasons and the
-documents' digests), so a stored graph explains its chains as the freshly built one does. Values
-that repeat across many answers (the same documents decide many requests; one request time) are
-written once each, in ``tables``, and answers hold their index: ``reasons``, ``considered`` and
-``depends_on`` (each a whole tuple), ``at``, and ``strings``: node ids, mechanisms, and the
-principals, actions and resources of requests and witnesses. The codec is written out field by field (a graph
-holds hundreds of thousands of answers; a generic one was the slowest part of reading it back).
+Two layers, so a command reads only what it shows:
+
+- the *document* (the artifact's payload): the edges as columns — source, target, mechanism
+  (positions in ``strings``), cloud (in ``clouds``), and flags (1 proven, 2 escalates) —, every
+  admin whole, the chains to admin of the default depth as edge positions (``paths``, the closure
+  the build found), the request time and a ``build`` token;
+- one *part* per edge (the artifact's parts, by edge position): ``[build, answers, facts,
+  condition]``, each answer whole (request, decision, witness, reasons, the documents considered
+  and their digests, notes), decoded only when a chain through the edge is shown; then one per
+  admin, ``[build, answer]`` (the document lists the admins: id, cloud, scope, why), read when
+  an admin is first looked at.
+
+A part of another build (the graph was rebuilt while being read) is a :class:`GraphFormatError`,
+never mixed in. :func:`encode_edge` is what a worker process can run on its own edges.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Hashable, Mapping
+import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from models import Cloud
 from simulator.core import Admin, Answer, Ask, Considered, Decision, Edge, ExternalToken, Fact, Method, Reason, Witness
 from simulator.core.decision import ReasonKind
+from simulator.graph.table import EdgeTable
 from simulator.graph.walk import MintGraph
 
-FORMAT = "iamdrift.graph/2"
+FORMAT = "iamdrift.graph/3"
 #: The store's artifact kind for a snapshot's graph.
 KIND = "graph"
-TABLES = ("strings", "reasons", "considered", "depends_on", "at")
+#: The depth of the chains to admin the document keeps (the commands' default).
+KEPT_DEPTH = 6
+_PROVEN, _ESCALATES = 1, 2
+_DECISIONS = {d.value: d for d in Decision}
+_METHODS = {m.value: m for m in Method}
+_REASON_KINDS = {k.value: k for k in ReasonKind}
 _REASON_FIELDS = ("detail", "policy", "statement", "sid", "effect", "role", "member", "scope", "level")
+_REASON_FIELD_SET = frozenset(_REASON_FIELDS)
+
+#: Reads the stored parts at the given edge positions, in that order.
+PartReader = Callable[[Sequence[int]], Sequence[str]]
 
 
 class GraphFormatError(ValueError):
     """A stored graph this iamdrift cannot read (another format, or damaged)."""
 
 
-class _Interner:
-    def __init__(self) -> None:
-        self.index: dict[str, dict[Hashable, int]] = {name: {} for name in TABLES}
-        self.values: dict[str, list[Any]] = {name: [] for name in TABLES}
+@dataclass(frozen=True)
+class StoredGraph:
+    """The document and the parts (one per edge, by position) of a graph to keep."""
 
-    def put(self, table: str, value: Hashable, encoded: Any) -> int:
-        seen = self.index[table]
-        if value not in seen:
-            seen[value] = len(seen)
-            self.values[table].append(encoded() if callable(encoded) else encoded)
-        return seen[value]
-
-    def s(self, text: str) -> int:
-        return self.put("strings", text, text)
+    document: str
+    parts: list[str]
 
 
-def dumps(graph: MintGraph, snapshot_id: str, at: datetime) -> str:
-    """``graph`` as the stored document."""
-    tables = _Interner()
-    edges = [_edge_out(e, tables) for e in graph.edges]
-    admins = [_admin_out(a, tables) for a in graph.admins.values()]
-    return json.dumps(
-        {
-            "format": FORMAT,
-            "snapshot": snapshot_id,
-            "at": at.isoformat(),
-            "tables": tables.values,
-            "edges": edges,
-            "admins": admins,
+def new_build() -> str:
+    """A token naming one build of a graph, written into its document and each of its parts."""
+    return secrets.token_hex(8)
+
+
+def dumps(
+    graph: MintGraph,
+    snapshot_id: str,
+    at: datetime,
+    *,
+    build: str | None = None,
+    notes: Mapping[str, Any] | None = None,
+) -> StoredGraph:
+    """``graph`` as the stored document and its parts; ``notes``: what the caller keeps with it
+    (JSON values, given back by :func:`loads`)."""
+    token = build or new_build()
+    table = graph.table
+    strings: dict[str, int] = {}
+
+    def s(text: str) -> int:
+        return strings.setdefault(text, len(strings))
+
+    clouds = [c.value for c in Cloud]
+    document = {
+        "format": FORMAT,
+        "snapshot": snapshot_id,
+        "at": at.isoformat(),
+        "build": token,
+        "edges": {
+            "source": [s(x) for x in table.source],
+            "target": [s(x) for x in table.target],
+            "mechanism": [s(x) for x in table.mechanism],
+            "cloud": [clouds.index(c.value) for c in table.cloud],
+            "flags": [
+                (_PROVEN if p else 0) | (_ESCALATES if e else 0)
+                for p, e in zip(table.proven, table.escalates, strict=True)
+            ],
         },
-        separators=(",", ":"),
-    )
+        "clouds": clouds,
+        "strings": list(strings),
+        "admins": [[a.id, a.cloud.value, a.scope, a.why] for a in graph.admins.values()],
+        "paths": {str(KEPT_DEPTH): [list(p) for p in graph.path_positions(KEPT_DEPTH)]},
+        "notes": dict(notes or {}),
+    }
+    edges = [encode_edge(e, token) for e in graph.edges]
+    admins = [encode_admin(a, token) for a in graph.admins.values()]
+    return StoredGraph(orjson.dumps(document).decode(), [*edges, *admins])
 
 
-def loads(text: str) -> tuple[MintGraph, datetime]:
-    """The graph and the request time it was built for."""
+def encode_edge(edge: Edge, build: str) -> str:
+    """One edge's part: what the document's columns do not hold."""
+    part = [build, [_answer_out(a) for a in edge.answers], [[f.what, f.source] for f in edge.facts], edge.condition]
+    return orjson.dumps(part).decode()
+
+
+def encode_admin(admin: Admin, build: str) -> str:
+    """One admin's part: the answer that shows it (the document holds the rest)."""
+    return orjson.dumps([build, None if admin.answer is None else _answer_out(admin.answer)]).decode()
+
+
+class StoredAdmins(Mapping[str, Admin]):
+    """The admins of a stored graph, by id: which nodes are admins is in the document; the first
+    look at any admin reads every admin's part (their answers) at once."""
+
+    def __init__(self, rows: Sequence[Sequence[Any]], first_part: int, build: str, read_parts: PartReader) -> None:
+        self._rows = {str(r[0]): (Cloud(r[1]), str(r[2]), str(r[3])) for r in rows}
+        self._first = first_part
+        self._build = build
+        self._read = read_parts
+        self._made: dict[str, Admin] | None = None
+
+    def __getitem__(self, node: str) -> Admin:
+        if node not in self._rows:
+            raise KeyError(node)
+        if self._made is None:
+            parts = self._read(range(self._first, self._first + len(self._rows)))
+            self._made = {
+                node: _admin_in(node, *row, part, self._build)
+                for (node, row), part in zip(self._rows.items(), parts, strict=True)
+            }
+        return self._made[node]
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+@dataclass(frozen=True)
+class LoadedGraph:
+    """A stored graph, the request time it was built for, and the notes kept with it."""
+
+    graph: MintGraph
+    at: datetime
+    notes: Mapping[str, Any]
+
+
+def loads(text: str, read_parts: PartReader) -> LoadedGraph:
+    """The stored graph; its edges are read with ``read_parts`` when a chain through them is
+    shown, its admins' answers when an admin is first looked at."""
     try:
-        data: Any = json.loads(text)
+        data: Any = orjson.loads(text)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             found = data.get("format") if isinstance(data, dict) else type(data).__name__
             raise GraphFormatError(f"a stored graph of format {found!r}, this iamdrift reads {FORMAT}")
-        tables = _tables_in(data["tables"])
-        edges = [_edge_in(e, tables) for e in data["edges"]]
-        admins = [_admin_in(a, tables) for a in data["admins"]]
-        return MintGraph(edges, admins), datetime.fromisoformat(data["at"])
+        strings = [str(x) for x in data["strings"]]
+        clouds = [Cloud(c) for c in data["clouds"]]
+        columns = data["edges"]
+        source = [strings[i] for i in columns["source"]]
+        target = [strings[i] for i in columns["target"]]
+        mechanism = [strings[i] for i in columns["mechanism"]]
+        cloud = [clouds[i] for i in columns["cloud"]]
+        flags = [int(f) for f in columns["flags"]]
+        build = str(data["build"])
+
+        def load(positions: Sequence[int]) -> list[Edge]:
+            parts = read_parts(positions)
+            return [
+                _edge_in(i, part, build, source[i], target[i], cloud[i], mechanism[i], bool(flags[i] & _ESCALATES))
+                for i, part in zip(positions, parts, strict=True)
+            ]
+
+        table = EdgeTable(
+            source=source,
+            target=target,
+            mechanism=mechanism,
+            cloud=cloud,
+            proven=[bool(f & _PROVEN) for f in flags],
+            escalates=[bool(f & _ESCALATES) for f in flags],
+            load=load,
+        )
+        admins = StoredAdmins(data["admins"], len(source), build, read_parts)
+        paths = {int(d): [tuple(int(i) for i in p) for p in found] for d, found in data["paths"].items()}
+        graph = MintGraph(table, admins, known_paths=paths)
+        return LoadedGraph(graph, datetime.fromisoformat(data["at"]), dict(data["notes"]))
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         if isinstance(exc, GraphFormatError):
             raise
@@ -86,64 +209,30 @@ def loads(text: str) -> tuple[MintGraph, datetime]:
 # --- out ------------------------------------------------------------------------------------
 
 
-def _edge_out(edge: Edge, tables: _Interner) -> dict[str, Any]:
-    return {
-        "source": tables.s(edge.source),
-        "target": tables.s(edge.target),
-        "cloud": edge.cloud.value,
-        "mechanism": tables.s(edge.mechanism),
-        "answers": [_answer_out(a, tables) for a in edge.answers],
-        "facts": [[f.what, f.source] for f in edge.facts],
-        "condition": edge.condition,
-        "escalates": edge.escalates,
-    }
-
-
-def _admin_out(admin: Admin, tables: _Interner) -> dict[str, Any]:
-    return {
-        "id": admin.id,
-        "cloud": admin.cloud.value,
-        "scope": admin.scope,
-        "why": admin.why,
-        "answer": None if admin.answer is None else _answer_out(admin.answer, tables),
-    }
-
-
-def _answer_out(answer: Answer, tables: _Interner) -> dict[str, Any]:
+def _answer_out(answer: Answer) -> list[Any]:
     ask = answer.ask
-    principal: Any = tables.s(ask.principal) if isinstance(ask.principal, str) else ask.principal
+    principal: Any = ask.principal
     if isinstance(principal, ExternalToken):
         principal = {"issuer": principal.issuer, "subject": principal.subject, "audiences": list(principal.audiences)}
     w = answer.witness
-    return {
-        "ask": [
+    return [
+        [
             principal,
-            tables.s(ask.action),
-            tables.s(ask.resource),
-            tables.put("at", ask.at, ask.at.isoformat()),
+            ask.action,
+            ask.resource,
+            ask.at.isoformat(),
             _context_out(ask.context),
             ask.free_context,
             ask.method.value,
         ],
-        "principal": tables.s(answer.principal),
-        "decision": answer.decision.value,
-        "witness": None
-        if w is None
-        else [
-            tables.s(w.principal),
-            tables.s(w.action),
-            tables.s(w.resource),
-            _context_out(w.context),
-            w.plane,
-            w.sub_operation,
-        ],
-        "reasons": tables.put("reasons", answer.reasons, lambda: [_reason_out(r) for r in answer.reasons]),
-        "considered": tables.put(
-            "considered", answer.considered, lambda: [[c.policy, c.applies_as, c.digest] for c in answer.considered]
-        ),
-        "depends_on": tables.put("depends_on", answer.depends_on, list(answer.depends_on)),
-        "notes": list(answer.notes),
-    }
+        answer.principal,
+        answer.decision.value,
+        None if w is None else [w.principal, w.action, w.resource, _context_out(w.context), w.plane, w.sub_operation],
+        [_reason_out(r) for r in answer.reasons],
+        [[c.policy, c.applies_as, c.digest] for c in answer.considered],
+        list(answer.depends_on),
+        list(answer.notes),
+    ]
 
 
 def _context_out(context: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]]:
@@ -162,96 +251,111 @@ def _reason_out(reason: Reason) -> dict[str, Any]:
 # --- in -------------------------------------------------------------------------------------
 
 
-def _tables_in(raw: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
-    """Each table's values decoded once."""
-    return {
-        "strings": [str(value) for value in raw["strings"]],
-        "reasons": [tuple(_reason_in(r) for r in value) for value in raw["reasons"]],
-        "considered": [
-            tuple(Considered(policy=p, applies_as=a, digest=d) for p, a, d in value) for value in raw["considered"]
-        ],
-        "depends_on": [tuple(str(d) for d in value) for value in raw["depends_on"]],
-        "at": [datetime.fromisoformat(value) for value in raw["at"]],
-    }
+def _edge_in(
+    position: int, part: str, build: str, source: str, target: str, cloud: Cloud, mechanism: str, escalates: bool
+) -> Edge:
+    try:
+        token, answers, facts, condition = orjson.loads(part)
+        if token != build:
+            raise GraphFormatError(
+                "the stored graph was rebuilt while it was being read (an edge of another build): run the command again"
+            )
+        return Edge(
+            source=source,
+            target=target,
+            cloud=cloud,
+            mechanism=mechanism,
+            answers=tuple(_answer_in(a) for a in answers),
+            facts=tuple(Fact(what=what, source=where) for what, where in facts),
+            condition=condition,
+            escalates=escalates,
+        )
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        if isinstance(exc, GraphFormatError):
+            raise
+        raise GraphFormatError(
+            f"edge {position} of the stored graph cannot be read ({exc}); rebuild it with `iamdrift graph`"
+        ) from exc
+
+
+def _admin_in(node: str, cloud: Cloud, scope: str, why: str, part: str, build: str) -> Admin:
+    try:
+        token, answer = orjson.loads(part)
+        if token != build:
+            raise GraphFormatError(
+                "the stored graph was rebuilt while it was being read (an admin of another build): "
+                "run the command again"
+            )
+        return Admin(id=node, cloud=cloud, scope=scope, why=why, answer=None if answer is None else _answer_in(answer))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        if isinstance(exc, GraphFormatError):
+            raise
+        raise GraphFormatError(
+            f"admin {node} of the stored graph cannot be read ({exc}); rebuild it with `iamdrift graph`"
+        ) from exc
 
 
 def _reason_in(raw: Mapping[str, Any]) -> Reason:
-    extra = set(raw) - {"kind", *_REASON_FIELDS}
-    if extra:
-        raise ValueError(f"Reason: unknown fields {sorted(extra)}")
-    return Reason(kind=ReasonKind(raw["kind"]), **{k: v for k, v in raw.items() if k != "kind"})
+    fields = dict(raw)
+    kind = _REASON_KINDS[fields.pop("kind")]
+    if not fields.keys() <= _REASON_FIELD_SET:
+        raise ValueError(f"Reason: unknown fields {sorted(set(fields) - _REASON_FIELD_SET)}")
+    return Reason(kind=kind, **fields)
 
 
-def _edge_in(raw: Mapping[str, Any], tables: Mapping[str, list[Any]]) -> Edge:
-    strings = tables["strings"]
-    return Edge(
-        source=strings[raw["source"]],
-        target=strings[raw["target"]],
-        cloud=Cloud(raw["cloud"]),
-        mechanism=strings[raw["mechanism"]],
-        answers=tuple(_answer_in(a, tables) for a in raw["answers"]),
-        facts=tuple(Fact(what=what, source=source) for what, source in raw["facts"]),
-        condition=raw["condition"],
-        escalates=bool(raw["escalates"]),
-    )
-
-
-def _admin_in(raw: Mapping[str, Any], tables: Mapping[str, list[Any]]) -> Admin:
-    answer = raw["answer"]
-    return Admin(
-        id=raw["id"],
-        cloud=Cloud(raw["cloud"]),
-        scope=raw["scope"],
-        why=raw["why"],
-        answer=None if answer is None else _answer_in(answer, tables),
-    )
-
-
-def _answer_in(raw: Mapping[str, Any], tables: Mapping[str, list[Any]]) -> Answer:
-    strings = tables["strings"]
-    principal, action, resource, at, context, free_context, method = raw["ask"]
-    if isinstance(principal, int):
-        principal = strings[principal]
-    elif principal is not None:
+def _answer_in(raw: Sequence[Any]) -> Answer:
+    ask, principal_of, decision, w, reasons, considered, depends_on, notes = raw
+    principal, action, resource, at, context, free_context, method = ask
+    if isinstance(principal, dict):
         principal = ExternalToken(
             issuer=principal["issuer"], subject=principal["subject"], audiences=tuple(principal["audiences"])
         )
-    ask = Ask(
-        principal=principal,
-        action=strings[action],
-        resource=strings[resource],
-        at=tables["at"][at],
-        context=_context_in(context),
-        free_context=bool(free_context),
-        method=Method(method),
-    )
-    w = raw["witness"]
-    witness = (
-        None
+    return Answer(
+        ask=Ask(
+            principal=principal,
+            action=action,
+            resource=resource,
+            at=datetime.fromisoformat(at),
+            context=_context_in(context),
+            free_context=bool(free_context),
+            method=_METHODS[method],
+        ),
+        principal=principal_of,
+        decision=_DECISIONS[decision],
+        witness=None
         if w is None
         else Witness(
-            principal=strings[w[0]],
-            action=strings[w[1]],
-            resource=strings[w[2]],
-            context=_context_in(w[3]),
-            plane=w[4],
-            sub_operation=w[5],
-        )
+            principal=w[0], action=w[1], resource=w[2], context=_context_in(w[3]), plane=w[4], sub_operation=w[5]
+        ),
+        reasons=tuple(_reason_in(r) for r in reasons),
+        considered=tuple(_considered(p, a, d) for p, a, d in considered),
+        depends_on=tuple(str(d) for d in depends_on),
+        notes=tuple(notes),
     )
-    return Answer(
-        ask=ask,
-        principal=strings[raw["principal"]],
-        decision=Decision(raw["decision"]),
-        witness=witness,
-        reasons=tables["reasons"][raw["reasons"]],
-        considered=tables["considered"][raw["considered"]],
-        depends_on=tables["depends_on"][raw["depends_on"]],
-        notes=tuple(raw["notes"]),
-    )
+
+
+@lru_cache(maxsize=65536)
+def _considered(policy: str, applies_as: str, digest: str) -> Considered:
+    """One document considered (the same few decide many answers: each is made once)."""
+    return Considered(policy=policy, applies_as=applies_as, digest=digest)
 
 
 def _context_in(raw: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in raw.items()}
 
 
-__all__ = ["FORMAT", "KIND", "GraphFormatError", "dumps", "loads"]
+__all__ = [
+    "FORMAT",
+    "KEPT_DEPTH",
+    "KIND",
+    "GraphFormatError",
+    "LoadedGraph",
+    "PartReader",
+    "StoredAdmins",
+    "StoredGraph",
+    "dumps",
+    "encode_admin",
+    "encode_edge",
+    "loads",
+    "new_build",
+]
