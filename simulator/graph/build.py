@@ -61,6 +61,25 @@ def run_unit(snapshot: Snapshot, at: datetime, unit: WorkUnit) -> tuple[list[Edg
     return run_part(open_estate(snapshot, at=at), unit)
 
 
+class _Worker:
+    """What a worker process of :func:`build`'s pool runs its units over: one estate, opened once
+    from the snapshot the pool was started with (the pool's processes are forked where the
+    platform allows, so the snapshot is not copied to them; elsewhere it is sent once to each)."""
+
+    estate: Estate | None = None
+
+
+def _start_worker(snapshot: Snapshot, at: datetime) -> None:
+    _Worker.estate = open_estate(snapshot, at=at)
+
+
+def _run_in_worker(unit: WorkUnit) -> tuple[list[Edge], list[Admin]]:
+    estate = _Worker.estate
+    if estate is None:  # pragma: no cover - the pool's initializer sets it
+        raise RuntimeError("a graph worker without its estate")
+    return run_part(estate, unit)
+
+
 def build(estate: Estate, clouds: Sequence[Cloud] | None = None, *, jobs: int = 1) -> MintGraph:
     """The graph of every cloud the snapshot holds principals of (or of ``clouds``), its units run
     in this process (``jobs`` 1) or in a pool of ``jobs`` worker processes."""
@@ -69,8 +88,13 @@ def build(estate: Estate, clouds: Sequence[Cloud] | None = None, *, jobs: int = 
         results = [run_part(estate, unit) for unit in units]
     else:
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        with ProcessPoolExecutor(max_workers=min(jobs, len(units)), mp_context=context) as pool:
-            futures = [pool.submit(run_unit, estate.snapshot, estate.at, unit) for unit in units]
+        with ProcessPoolExecutor(
+            max_workers=min(jobs, len(units)),
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(estate.snapshot, estate.at),
+        ) as pool:
+            futures = [pool.submit(_run_in_worker, unit) for unit in units]
             results = [f.result() for f in futures]
     edges = [e for found, _ in results for e in found]
     admins = [a for _, found in results for a in found]

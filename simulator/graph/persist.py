@@ -8,12 +8,14 @@ Two layers, so a command reads only what it shows:
   the build found), the request time and a ``build`` token;
 - one *part* per edge (the artifact's parts, by edge position): ``[build, answers, facts,
   condition]``, each answer whole (request, decision, witness, reasons, the documents considered
-  and their digests, notes), decoded only when a chain through the edge is shown; then one per
-  admin, ``[build, answer]`` (the document lists the admins: id, cloud, scope, why), read when
-  an admin is first looked at.
+  and the digests it depends on, notes), decoded only when a chain through the edge is shown;
+  then one per admin, ``[build, answer]`` (the document lists the admins: id, cloud, scope,
+  why), read when an admin is first looked at.
 
-A part of another build (the graph was rebuilt while being read) is a :class:`GraphFormatError`,
-never mixed in. :func:`encode_edge` is what a worker process can run on its own edges.
+The documents' digests and the documents considered repeat across most answers: the document
+holds each once (``digests``; ``considered``, as ``[policy, applies_as, digest]``) and the
+parts their positions. A part of another build (the graph was rebuilt while being read) is a
+:class:`GraphFormatError`, never mixed in.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -105,31 +106,57 @@ def dumps(
         "paths": {str(KEPT_DEPTH): [list(p) for p in graph.path_positions(KEPT_DEPTH)]},
         "notes": dict(notes or {}),
     }
-    edges = [encode_edge(e, token) for e in graph.edges]
-    admins = [encode_admin(a, token) for a in graph.admins.values()]
+    tables = _Tables()
+    edges = [_edge_out(e, token, tables) for e in graph.edges]
+    admins = [_admin_out(a, token, tables) for a in graph.admins.values()]
+    document["digests"] = list(tables.digests)
+    document["considered"] = list(tables.considered.values())
     return StoredGraph(orjson.dumps(document).decode(), [*edges, *admins])
 
 
-def encode_edge(edge: Edge, build: str) -> str:
+class _Tables:
+    """The digests and documents considered of the answers written so far, each by position."""
+
+    def __init__(self) -> None:
+        self.digests: dict[str, int] = {}
+        self.considered: dict[Considered, list[Any]] = {}
+        self._considered_at: dict[Considered, int] = {}
+
+    def digest(self, digest: str) -> int:
+        return self.digests.setdefault(digest, len(self.digests))
+
+    def consider(self, considered: Considered) -> int:
+        at = self._considered_at.get(considered)
+        if at is None:
+            at = self._considered_at[considered] = len(self.considered)
+            digest = None if considered.digest is None else self.digest(considered.digest)
+            self.considered[considered] = [considered.policy, considered.applies_as, digest]
+        return at
+
+
+def _edge_out(edge: Edge, build: str, tables: _Tables) -> str:
     """One edge's part: what the document's columns do not hold."""
-    part = [build, [_answer_out(a) for a in edge.answers], [[f.what, f.source] for f in edge.facts], edge.condition]
-    return orjson.dumps(part).decode()
+    answers = [_answer_out(a, tables) for a in edge.answers]
+    return orjson.dumps([build, answers, [[f.what, f.source] for f in edge.facts], edge.condition]).decode()
 
 
-def encode_admin(admin: Admin, build: str) -> str:
+def _admin_out(admin: Admin, build: str, tables: _Tables) -> str:
     """One admin's part: the answer that shows it (the document holds the rest)."""
-    return orjson.dumps([build, None if admin.answer is None else _answer_out(admin.answer)]).decode()
+    return orjson.dumps([build, None if admin.answer is None else _answer_out(admin.answer, tables)]).decode()
 
 
 class StoredAdmins(Mapping[str, Admin]):
     """The admins of a stored graph, by id: which nodes are admins is in the document; the first
     look at any admin reads every admin's part (their answers) at once."""
 
-    def __init__(self, rows: Sequence[Sequence[Any]], first_part: int, build: str, read_parts: PartReader) -> None:
+    def __init__(
+        self, rows: Sequence[Sequence[Any]], first_part: int, build: str, read_parts: PartReader, tables: _TablesIn
+    ) -> None:
         self._rows = {str(r[0]): (Cloud(r[1]), str(r[2]), str(r[3])) for r in rows}
         self._first = first_part
         self._build = build
         self._read = read_parts
+        self._tables = tables
         self._made: dict[str, Admin] | None = None
 
     def __getitem__(self, node: str) -> Admin:
@@ -138,7 +165,7 @@ class StoredAdmins(Mapping[str, Admin]):
         if self._made is None:
             parts = self._read(range(self._first, self._first + len(self._rows)))
             self._made = {
-                node: _admin_in(node, *row, part, self._build)
+                node: _admin_in(node, *row, part, self._build, self._tables)
                 for (node, row), part in zip(self._rows.items(), parts, strict=True)
             }
         return self._made[node]
@@ -179,11 +206,14 @@ def loads(text: str, read_parts: PartReader) -> LoadedGraph:
         cloud = [clouds[i] for i in columns["cloud"]]
         flags = [int(f) for f in columns["flags"]]
         build = str(data["build"])
+        tables = _TablesIn(data["digests"], data["considered"])
 
         def load(positions: Sequence[int]) -> list[Edge]:
             parts = read_parts(positions)
             return [
-                _edge_in(i, part, build, source[i], target[i], cloud[i], mechanism[i], bool(flags[i] & _ESCALATES))
+                _edge_in(
+                    i, part, build, tables, source[i], target[i], cloud[i], mechanism[i], bool(flags[i] & _ESCALATES)
+                )
                 for i, part in zip(positions, parts, strict=True)
             ]
 
@@ -196,7 +226,7 @@ def loads(text: str, read_parts: PartReader) -> LoadedGraph:
             escalates=[bool(f & _ESCALATES) for f in flags],
             load=load,
         )
-        admins = StoredAdmins(data["admins"], len(source), build, read_parts)
+        admins = StoredAdmins(data["admins"], len(source), build, read_parts, tables)
         paths = {int(d): [tuple(int(i) for i in p) for p in found] for d, found in data["paths"].items()}
         graph = MintGraph(table, admins, known_paths=paths)
         return LoadedGraph(graph, datetime.fromisoformat(data["at"]), dict(data["notes"]))
@@ -209,7 +239,7 @@ def loads(text: str, read_parts: PartReader) -> LoadedGraph:
 # --- out ------------------------------------------------------------------------------------
 
 
-def _answer_out(answer: Answer) -> list[Any]:
+def _answer_out(answer: Answer, tables: _Tables) -> list[Any]:
     ask = answer.ask
     principal: Any = ask.principal
     if isinstance(principal, ExternalToken):
@@ -229,8 +259,8 @@ def _answer_out(answer: Answer) -> list[Any]:
         answer.decision.value,
         None if w is None else [w.principal, w.action, w.resource, _context_out(w.context), w.plane, w.sub_operation],
         [_reason_out(r) for r in answer.reasons],
-        [[c.policy, c.applies_as, c.digest] for c in answer.considered],
-        list(answer.depends_on),
+        [tables.consider(c) for c in answer.considered],
+        [tables.digest(d) for d in answer.depends_on],
         list(answer.notes),
     ]
 
@@ -251,8 +281,33 @@ def _reason_out(reason: Reason) -> dict[str, Any]:
 # --- in -------------------------------------------------------------------------------------
 
 
+class _TablesIn:
+    """The document's digests and documents considered, each made once when first needed."""
+
+    def __init__(self, digests: Sequence[Any], considered: Sequence[Sequence[Any]]) -> None:
+        self.digests = [str(d) for d in digests]
+        self._considered = considered
+        self._made: dict[int, Considered] = {}
+
+    def considered(self, at: int) -> Considered:
+        made = self._made.get(at)
+        if made is None:
+            policy, applies_as, digest = self._considered[at]
+            text = None if digest is None else self.digests[digest]
+            made = self._made[at] = Considered(policy=policy, applies_as=applies_as, digest=text)
+        return made
+
+
 def _edge_in(
-    position: int, part: str, build: str, source: str, target: str, cloud: Cloud, mechanism: str, escalates: bool
+    position: int,
+    part: str,
+    build: str,
+    tables: _TablesIn,
+    source: str,
+    target: str,
+    cloud: Cloud,
+    mechanism: str,
+    escalates: bool,
 ) -> Edge:
     try:
         token, answers, facts, condition = orjson.loads(part)
@@ -265,7 +320,7 @@ def _edge_in(
             target=target,
             cloud=cloud,
             mechanism=mechanism,
-            answers=tuple(_answer_in(a) for a in answers),
+            answers=tuple(_answer_in(a, tables) for a in answers),
             facts=tuple(Fact(what=what, source=where) for what, where in facts),
             condition=condition,
             escalates=escalates,
@@ -278,7 +333,7 @@ def _edge_in(
         ) from exc
 
 
-def _admin_in(node: str, cloud: Cloud, scope: str, why: str, part: str, build: str) -> Admin:
+def _admin_in(node: str, cloud: Cloud, scope: str, why: str, part: str, build: str, tables: _TablesIn) -> Admin:
     try:
         token, answer = orjson.loads(part)
         if token != build:
@@ -286,7 +341,9 @@ def _admin_in(node: str, cloud: Cloud, scope: str, why: str, part: str, build: s
                 "the stored graph was rebuilt while it was being read (an admin of another build): "
                 "run the command again"
             )
-        return Admin(id=node, cloud=cloud, scope=scope, why=why, answer=None if answer is None else _answer_in(answer))
+        return Admin(
+            id=node, cloud=cloud, scope=scope, why=why, answer=None if answer is None else _answer_in(answer, tables)
+        )
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         if isinstance(exc, GraphFormatError):
             raise
@@ -303,7 +360,7 @@ def _reason_in(raw: Mapping[str, Any]) -> Reason:
     return Reason(kind=kind, **fields)
 
 
-def _answer_in(raw: Sequence[Any]) -> Answer:
+def _answer_in(raw: Sequence[Any], tables: _TablesIn) -> Answer:
     ask, principal_of, decision, w, reasons, considered, depends_on, notes = raw
     principal, action, resource, at, context, free_context, method = ask
     if isinstance(principal, dict):
@@ -328,16 +385,10 @@ def _answer_in(raw: Sequence[Any]) -> Answer:
             principal=w[0], action=w[1], resource=w[2], context=_context_in(w[3]), plane=w[4], sub_operation=w[5]
         ),
         reasons=tuple(_reason_in(r) for r in reasons),
-        considered=tuple(_considered(p, a, d) for p, a, d in considered),
-        depends_on=tuple(str(d) for d in depends_on),
+        considered=tuple(tables.considered(c) for c in considered),
+        depends_on=tuple(tables.digests[d] for d in depends_on),
         notes=tuple(notes),
     )
-
-
-@lru_cache(maxsize=65536)
-def _considered(policy: str, applies_as: str, digest: str) -> Considered:
-    """One document considered (the same few decide many answers: each is made once)."""
-    return Considered(policy=policy, applies_as=applies_as, digest=digest)
 
 
 def _context_in(raw: Mapping[str, list[str]]) -> dict[str, tuple[str, ...]]:
@@ -354,8 +405,6 @@ __all__ = [
     "StoredAdmins",
     "StoredGraph",
     "dumps",
-    "encode_admin",
-    "encode_edge",
     "loads",
     "new_build",
 ]
