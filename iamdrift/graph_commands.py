@@ -34,7 +34,8 @@ from models import Cloud, Principal, PrincipalKind, Snapshot, Workload
 from models.store import Store, StoreError
 from simulator.core import Answer, Decision, Edge, EdgeStatus, Estate
 from simulator.engines import open_estate
-from simulator.graph import Chain, MintGraph, build, persist
+from simulator.graph import Chain, MintGraph, persist
+from simulator.graph.build import build_encoded
 from simulator.graph.joins import TOKEN_JOIN
 
 T = TypeVar("T")
@@ -115,10 +116,11 @@ def graph_of(
             return kept.graph, kept.at
     estate = open_estate(snapshot, at=at)
     started = time.monotonic()
-    graph = build(estate, jobs=jobs or default_jobs())
+    encoded = build_encoded(estate, jobs=jobs or default_jobs(), build=persist.new_build())
+    graph = encoded.graph
     took = time.monotonic() - started
     notes = {"unread_groups": [[g, cloud.value] for g, cloud in unread_groups(snapshot, graph)]}
-    stored = persist.dumps(graph, snapshot.id, estate.at, notes=notes)
+    stored = persist.dumps(encoded, snapshot.id, estate.at, notes=notes)
     with open_store(ctx) as store:
         store.save_artifact(snapshot.id, persist.KIND, _key(at), stored.document, at=estate.at, parts=stored.parts)
     if not ctx.obj.get("quiet_graph"):

@@ -20,6 +20,7 @@ from typing import cast
 from models import Cloud, Snapshot
 from simulator.core import Admin, Edge, Estate
 from simulator.engines import PartedEdgeFinder, edge_finder, open_estate
+from simulator.graph import persist
 from simulator.graph.walk import MintGraph
 
 WHOLE = "all"
@@ -62,43 +63,60 @@ def run_unit(snapshot: Snapshot, at: datetime, unit: WorkUnit) -> tuple[list[Edg
 
 
 class _Worker:
-    """What a worker process of :func:`build`'s pool runs its units over: one estate, opened once
-    from the snapshot the pool was started with (the pool's processes are forked where the
-    platform allows, so the snapshot is not copied to them; elsewhere it is sent once to each)."""
+    """What a worker process of :func:`build_encoded`'s pool runs its units over: one estate,
+    opened once from the snapshot the pool was started with (the pool's processes are forked
+    where the platform allows, so the snapshot is not copied to them; elsewhere it is sent once
+    to each), and the build its parts are encoded for."""
 
     estate: Estate | None = None
+    build: str = ""
 
 
-def _start_worker(snapshot: Snapshot, at: datetime) -> None:
+def _start_worker(snapshot: Snapshot, at: datetime, build: str) -> None:
     _Worker.estate = open_estate(snapshot, at=at)
+    _Worker.build = build
 
 
-def _run_in_worker(unit: WorkUnit) -> tuple[list[Edge], list[Admin]]:
+def _run_in_worker(unit: WorkUnit) -> persist.EncodedUnit:
     estate = _Worker.estate
     if estate is None:  # pragma: no cover - the pool's initializer sets it
         raise RuntimeError("a graph worker without its estate")
-    return run_part(estate, unit)
+    return persist.encode_unit(*run_part(estate, unit), _Worker.build)
 
 
 def build(estate: Estate, clouds: Sequence[Cloud] | None = None, *, jobs: int = 1) -> MintGraph:
     """The graph of every cloud the snapshot holds principals of (or of ``clouds``), its units run
-    in this process (``jobs`` 1) or in a pool of ``jobs`` worker processes."""
+    in this process (``jobs`` 1) or in a pool of ``jobs`` worker processes (see
+    :func:`build_encoded`)."""
+    if jobs > 1:
+        return build_encoded(estate, clouds, jobs=jobs, build=persist.new_build()).graph
+    units = work_units(clouds if clouds is not None else clouds_of(estate.snapshot))
+    results = [run_part(estate, unit) for unit in units]
+    edges = [e for found, _ in results for e in found]
+    admins = [a for _, found in results for a in found]
+    return MintGraph(_unique(edges), _unique_admins(admins))
+
+
+def build_encoded(
+    estate: Estate, clouds: Sequence[Cloud] | None = None, *, jobs: int = 1, build: str
+) -> persist.EncodedGraph:
+    """:func:`build`, each unit's edges encoded for the kept graph (of build ``build``) where they
+    were found — in a worker process when ``jobs`` > 1 —, so the graph is kept without encoding
+    it again and a worker sends back text, not objects."""
     units = work_units(clouds if clouds is not None else clouds_of(estate.snapshot))
     if jobs <= 1 or len(units) <= 1:
-        results = [run_part(estate, unit) for unit in units]
+        encoded = [persist.encode_unit(*run_part(estate, unit), build) for unit in units]
     else:
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
         with ProcessPoolExecutor(
             max_workers=min(jobs, len(units)),
             mp_context=context,
             initializer=_start_worker,
-            initargs=(estate.snapshot, estate.at),
+            initargs=(estate.snapshot, estate.at, build),
         ) as pool:
             futures = [pool.submit(_run_in_worker, unit) for unit in units]
-            results = [f.result() for f in futures]
-    edges = [e for found, _ in results for e in found]
-    admins = [a for _, found in results for a in found]
-    return MintGraph(_unique(edges), _unique_admins(admins))
+            encoded = [f.result() for f in futures]
+    return persist.join_units(encoded, build)
 
 
 def _unique(edges: list[Edge]) -> list[Edge]:
@@ -118,4 +136,4 @@ def _unique_admins(admins: list[Admin]) -> list[Admin]:
     return list(kept.values())
 
 
-__all__ = ["WHOLE", "WorkUnit", "build", "clouds_of", "run_part", "run_unit", "work_units"]
+__all__ = ["WHOLE", "WorkUnit", "build", "build_encoded", "clouds_of", "run_part", "run_unit", "work_units"]

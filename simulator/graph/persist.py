@@ -13,8 +13,10 @@ Two layers, so a command reads only what it shows:
   why), read when an admin is first looked at.
 
 The documents' digests and the documents considered repeat across most answers: the document
-holds each once (``digests``; ``considered``, as ``[policy, applies_as, digest]``) and the
-parts their positions. A part of another build (the graph was rebuilt while being read) is a
+holds each once per work unit that found the edges (``units``: ``digests``; ``considered``, as
+``[policy, applies_as, digest]``; the edges' ``unit`` column and the admins' last field say
+whose) and the parts their positions — so a worker process encodes what it found, and the
+graph is kept without encoding it again. A part of another build (the graph was rebuilt while being read) is a
 :class:`GraphFormatError`, never mixed in.
 """
 
@@ -29,7 +31,20 @@ from typing import Any
 import orjson
 
 from models import Cloud
-from simulator.core import Admin, Answer, Ask, Considered, Decision, Edge, ExternalToken, Fact, Method, Reason, Witness
+from simulator.core import (
+    Admin,
+    Answer,
+    Ask,
+    Considered,
+    Decision,
+    Edge,
+    EdgeStatus,
+    ExternalToken,
+    Fact,
+    Method,
+    Reason,
+    Witness,
+)
 from simulator.core.decision import ReasonKind
 from simulator.graph.table import EdgeTable
 from simulator.graph.walk import MintGraph
@@ -67,29 +82,145 @@ def new_build() -> str:
     return secrets.token_hex(8)
 
 
+@dataclass(frozen=True)
+class EncodedUnit:
+    """One work unit's edges and admins as the kept graph holds them, encoded where they were
+    found (a worker process): the columns of its edges (clouds by value), a part per edge and per
+    admin (``[id, cloud, scope, why]`` beside), and the tables its parts refer to."""
+
+    source: list[str]
+    target: list[str]
+    mechanism: list[str]
+    cloud: list[str]
+    proven: list[bool]
+    escalates: list[bool]
+    parts: list[str]
+    admins: list[list[str]]
+    admin_parts: list[str]
+    digests: list[str]
+    considered: list[list[Any]]
+
+
+def encode_unit(edges: Sequence[Edge], admins: Sequence[Admin], build: str) -> EncodedUnit:
+    """``edges`` and ``admins`` of one unit, encoded for build ``build``."""
+    tables = _Tables()
+    return EncodedUnit(
+        source=[e.source for e in edges],
+        target=[e.target for e in edges],
+        mechanism=[e.mechanism for e in edges],
+        cloud=[e.cloud.value for e in edges],
+        proven=[e.status is EdgeStatus.PROVEN for e in edges],
+        escalates=[e.escalates for e in edges],
+        parts=[_edge_out(e, build, tables) for e in edges],
+        admins=[[a.id, a.cloud.value, a.scope, a.why] for a in admins],
+        admin_parts=[_admin_out(a, build, tables) for a in admins],
+        digests=list(tables.digests),
+        considered=list(tables.considered.values()),
+    )
+
+
+@dataclass(frozen=True)
+class EncodedGraph:
+    """A graph joined from encoded units: the graph (its edges and admins decoded when looked
+    at) and what :func:`dumps` keeps of it — which unit and position each of its edges and
+    admins comes from."""
+
+    graph: MintGraph
+    build: str
+    units: tuple[EncodedUnit, ...]
+    edges: tuple[tuple[int, int], ...]
+    admins: tuple[tuple[int, int], ...]
+
+
+def join_units(units: Sequence[EncodedUnit], build: str) -> EncodedGraph:
+    """The graph of ``units``, in unit order: each (source, target, mechanism) once — the proven
+    edge when units found both —, each admin once (the first)."""
+    kept: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for u, unit in enumerate(units):
+        for i, key in enumerate(zip(unit.source, unit.target, unit.mechanism, strict=True)):
+            there = kept.get(key)
+            if there is None or (not units[there[0]].proven[there[1]] and unit.proven[i]):
+                kept[key] = (u, i)
+    edges = tuple(kept.values())
+    admins: dict[str, tuple[int, int]] = {}
+    for u, unit in enumerate(units):
+        for j, row in enumerate(unit.admins):
+            admins.setdefault(row[0], (u, j))
+    tables = [_TablesIn(unit.digests, unit.considered) for unit in units]
+    clouds = {c.value: c for c in Cloud}
+    source = [units[u].source[i] for u, i in edges]
+    target = [units[u].target[i] for u, i in edges]
+    mechanism = [units[u].mechanism[i] for u, i in edges]
+    cloud = [clouds[units[u].cloud[i]] for u, i in edges]
+    escalates = [units[u].escalates[i] for u, i in edges]
+
+    def load(positions: Sequence[int]) -> list[Edge]:
+        return [
+            _edge_in(
+                at,
+                units[edges[at][0]].parts[edges[at][1]],
+                build,
+                tables[edges[at][0]],
+                source[at],
+                target[at],
+                cloud[at],
+                mechanism[at],
+                escalates[at],
+            )
+            for at in positions
+        ]
+
+    table = EdgeTable(
+        source=source,
+        target=target,
+        mechanism=mechanism,
+        cloud=cloud,
+        proven=[units[u].proven[i] for u, i in edges],
+        escalates=escalates,
+        load=load,
+    )
+    rows = [[*units[u].admins[j], u] for u, j in admins.values()]
+    first = len(edges)
+    places = list(admins.values())
+
+    def read_admins(positions: Sequence[int]) -> list[str]:
+        return [units[places[at - first][0]].admin_parts[places[at - first][1]] for at in positions]
+
+    graph = MintGraph(table, StoredAdmins(rows, first, build, read_admins, tables))
+    return EncodedGraph(graph, build, tuple(units), edges, tuple(places))
+
+
 def dumps(
-    graph: MintGraph,
+    graph: MintGraph | EncodedGraph,
     snapshot_id: str,
     at: datetime,
     *,
     build: str | None = None,
     notes: Mapping[str, Any] | None = None,
 ) -> StoredGraph:
-    """``graph`` as the stored document and its parts; ``notes``: what the caller keeps with it
-    (JSON values, given back by :func:`loads`)."""
-    token = build or new_build()
-    table = graph.table
+    """``graph`` as the stored document and its parts (an :class:`EncodedGraph` as its units
+    encoded it; a graph of whole edges encoded now, for ``build``); ``notes``: what the caller
+    keeps with it (JSON values, given back by :func:`loads`)."""
+    if isinstance(graph, MintGraph):
+        token = build or new_build()
+        whole = graph
+        graph = join_units([encode_unit(whole.edges, list(whole.admins.values()), token)], token)
+        paths = whole.path_positions(KEPT_DEPTH)  # the same positions: one unit keeps the edges' order
+    else:
+        paths = graph.graph.path_positions(KEPT_DEPTH)
+    table = graph.graph.table
     strings: dict[str, int] = {}
 
     def s(text: str) -> int:
         return strings.setdefault(text, len(strings))
 
     clouds = [c.value for c in Cloud]
+    units = graph.units
     document = {
         "format": FORMAT,
         "snapshot": snapshot_id,
         "at": at.isoformat(),
-        "build": token,
+        "build": graph.build,
         "edges": {
             "source": [s(x) for x in table.source],
             "target": [s(x) for x in table.target],
@@ -99,19 +230,17 @@ def dumps(
                 (_PROVEN if p else 0) | (_ESCALATES if e else 0)
                 for p, e in zip(table.proven, table.escalates, strict=True)
             ],
+            "unit": [u for u, _ in graph.edges],
         },
         "clouds": clouds,
         "strings": list(strings),
-        "admins": [[a.id, a.cloud.value, a.scope, a.why] for a in graph.admins.values()],
-        "paths": {str(KEPT_DEPTH): [list(p) for p in graph.path_positions(KEPT_DEPTH)]},
+        "units": [{"digests": unit.digests, "considered": unit.considered} for unit in units],
+        "admins": [[*units[u].admins[j], u] for u, j in graph.admins],
+        "paths": {str(KEPT_DEPTH): [list(p) for p in paths]},
         "notes": dict(notes or {}),
     }
-    tables = _Tables()
-    edges = [_edge_out(e, token, tables) for e in graph.edges]
-    admins = [_admin_out(a, token, tables) for a in graph.admins.values()]
-    document["digests"] = list(tables.digests)
-    document["considered"] = list(tables.considered.values())
-    return StoredGraph(orjson.dumps(document).decode(), [*edges, *admins])
+    parts = [units[u].parts[i] for u, i in graph.edges] + [units[u].admin_parts[j] for u, j in graph.admins]
+    return StoredGraph(orjson.dumps(document).decode(), parts)
 
 
 class _Tables:
@@ -150,9 +279,14 @@ class StoredAdmins(Mapping[str, Admin]):
     look at any admin reads every admin's part (their answers) at once."""
 
     def __init__(
-        self, rows: Sequence[Sequence[Any]], first_part: int, build: str, read_parts: PartReader, tables: _TablesIn
+        self,
+        rows: Sequence[Sequence[Any]],
+        first_part: int,
+        build: str,
+        read_parts: PartReader,
+        tables: Sequence[_TablesIn],
     ) -> None:
-        self._rows = {str(r[0]): (Cloud(r[1]), str(r[2]), str(r[3])) for r in rows}
+        self._rows = {str(r[0]): (Cloud(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in rows}
         self._first = first_part
         self._build = build
         self._read = read_parts
@@ -165,8 +299,8 @@ class StoredAdmins(Mapping[str, Admin]):
         if self._made is None:
             parts = self._read(range(self._first, self._first + len(self._rows)))
             self._made = {
-                node: _admin_in(node, *row, part, self._build, self._tables)
-                for (node, row), part in zip(self._rows.items(), parts, strict=True)
+                node: _admin_in(node, cloud, scope, why, part, self._build, self._tables[unit])
+                for (node, (cloud, scope, why, unit)), part in zip(self._rows.items(), parts, strict=True)
             }
         return self._made[node]
 
@@ -206,13 +340,22 @@ def loads(text: str, read_parts: PartReader) -> LoadedGraph:
         cloud = [clouds[i] for i in columns["cloud"]]
         flags = [int(f) for f in columns["flags"]]
         build = str(data["build"])
-        tables = _TablesIn(data["digests"], data["considered"])
+        tables = [_TablesIn(u["digests"], u["considered"]) for u in data["units"]]
+        unit = [int(u) for u in columns["unit"]]
 
         def load(positions: Sequence[int]) -> list[Edge]:
             parts = read_parts(positions)
             return [
                 _edge_in(
-                    i, part, build, tables, source[i], target[i], cloud[i], mechanism[i], bool(flags[i] & _ESCALATES)
+                    i,
+                    part,
+                    build,
+                    tables[unit[i]],
+                    source[i],
+                    target[i],
+                    cloud[i],
+                    mechanism[i],
+                    bool(flags[i] & _ESCALATES),
                 )
                 for i, part in zip(positions, parts, strict=True)
             ]
@@ -399,12 +542,16 @@ __all__ = [
     "FORMAT",
     "KEPT_DEPTH",
     "KIND",
+    "EncodedGraph",
+    "EncodedUnit",
     "GraphFormatError",
     "LoadedGraph",
     "PartReader",
     "StoredAdmins",
     "StoredGraph",
     "dumps",
+    "encode_unit",
+    "join_units",
     "loads",
     "new_build",
 ]

@@ -4,7 +4,9 @@ use them: the JSON shapes the README documents, the planted chains, the kept gra
 from __future__ import annotations
 
 import json
+import sqlite3
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -158,3 +160,39 @@ def test_unknown_nodes_and_bad_options_are_refused(demo_db: str) -> None:
     assert "is no identity, workload or node" in missing.stderr
     assert run("paths", "--to-admin", "--at", "yesterday", db=demo_db).returncode == 2
     assert run("paths", db=demo_db).returncode == 2  # --to-admin is the question it answers
+
+
+@pytest.fixture
+def own_copy(demo_db: str, tmp_path: Path) -> str:
+    """A copy of the demo store this test may damage."""
+    source = Path(demo_db.removeprefix("sqlite:///"))
+    copied = tmp_path / "copy.db"
+    with sqlite3.connect(source) as old, sqlite3.connect(copied) as new:
+        old.backup(new)
+    return f"sqlite:///{copied}"
+
+
+def test_a_damaged_part_of_the_kept_graph_is_one_clear_error(own_copy: str) -> None:
+    path = own_copy.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE snapshot_artifact_parts SET payload = '[\"x\"' WHERE kind = 'graph'")
+    for args in (("paths", "--to-admin", "--json"), ("reach", SHOP_REPO, "--json")):
+        damaged = run(*args, db=own_copy)
+        assert damaged.returncode == 1 and damaged.stderr.count("\n") == 1, damaged.stderr
+        assert "of the stored graph cannot be read" in damaged.stderr and "rebuild it" in damaged.stderr
+    assert run("graph", "--json", db=own_copy).returncode == 0  # rebuilding mends it
+    assert json_of("paths", "--to-admin", db=own_copy)["paths"]
+
+
+def test_a_graph_kept_in_an_older_format_is_built_again(own_copy: str) -> None:
+    path = own_copy.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE snapshot_artifacts SET payload = '{\"format\": \"iamdrift.graph/2\"}' WHERE kind = 'graph'"
+        )
+    again = run("paths", "--to-admin", "--json", db=own_copy)
+    assert again.returncode == 0, again.stderr
+    assert "format 'iamdrift.graph/2'" in again.stderr and "building it anew" in again.stderr
+    assert {p["from"] for p in json.loads(again.stdout)["paths"]} == {
+        p["from"] for p in json_of("paths", "--to-admin", db=own_copy)["paths"]
+    }
